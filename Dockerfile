@@ -1,0 +1,31 @@
+# CZT Digest: slim Python, non-root, SQLite on the /data volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CZT_DB=/data/czt.db \
+    MPLBACKEND=Agg
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot.py ./
+COPY core ./core
+COPY analysis ./analysis
+COPY feeds ./feeds
+COPY storage ./storage
+COPY digests ./digests
+COPY handlers ./handlers
+COPY channels ./channels
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 czt \
+    && mkdir -p /data && chown czt:czt /data
+
+USER czt
+VOLUME ["/data"]
+
+# Healthy when the database opens and passes SQLite's integrity check.
+HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
+    CMD ["python", "bot.py", "health"]
+
+ENTRYPOINT ["python", "bot.py"]
+CMD ["run"]

@@ -1,0 +1,67 @@
+"""The pure analysis pipeline: raw title and body in, an ``Analysis`` value out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analysis import dedup
+from analysis.figures import Figure, extract_figures
+from analysis.summary import summarize
+from analysis.taxonomy import Tagger, Taxonomy
+from analysis.text import clean, fold, is_traditional
+from analysis.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class Analysis:
+    title: str  # display title, script as written
+    text: str  # display body, script as written
+    folded: str  # fold(title + body): the form search and analysis use
+    traditional: bool
+    cities: tuple[str, ...]
+    topics: tuple[str, ...]
+    keywords: tuple[str, ...]
+    figures: tuple[Figure, ...]
+    summary: str
+    signature: bytes
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "cities": list(self.cities),
+            "topics": list(self.topics),
+            "keywords": list(self.keywords),
+            "summary": self.summary,
+            "figures": [f.to_json() for f in self.figures],
+        }
+
+
+class Analyzer:
+    """Owns the tokenizer and tagger; ``analyze`` is safe to call from one thread at a time."""
+
+    def __init__(self, taxonomy: Taxonomy, keyword_count: int = 8) -> None:
+        self.taxonomy = taxonomy
+        self.tagger = Tagger(taxonomy)
+        self.tokenizer = Tokenizer(taxonomy.words)
+        self.keyword_count = keyword_count
+
+    def analyze(self, title: str, body: str) -> Analysis:
+        display_title = clean(title).replace("\n", " ")
+        display_text = clean(body)
+        folded_title = fold(display_title)
+        folded_body = fold(display_text)
+        words = self.tokenizer.words(folded_body or folded_title)
+        summary_source = display_text if display_text else display_title
+        figures = tuple(extract_figures(summary_source))
+        return Analysis(
+            title=display_title,
+            text=display_text,
+            folded=folded_title + "\n" + folded_body,
+            traditional=is_traditional(display_title + display_text),
+            cities=self.tagger.cities(folded_title, folded_body),
+            topics=self.tagger.topics(folded_title, folded_body),
+            keywords=tuple(self.tokenizer.keywords(folded_title + "\n" + folded_body)),
+            figures=figures,
+            summary=summarize(fold(summary_source), figures),
+            signature=dedup.signature(words),
+        )

@@ -1,0 +1,129 @@
+"""The region's taxonomy (cities, topics, domain words) and tagging by it.
+
+The taxonomy is data (``core/data/taxonomy.toml``); this module turns it into a
+``Taxonomy`` value and tags folded text with it. Pure: no I/O beyond ``load_taxonomy``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from analysis.text import fold
+from core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    region: str
+    cities: tuple[tuple[str, tuple[str, ...]], ...]  # (name, aliases)
+    topics: tuple[tuple[str, tuple[str, ...]], ...]  # (name, keywords)
+    generic: tuple[str, ...]
+    ignore: tuple[str, ...]
+    datelines: tuple[str, ...]
+    words: tuple[str, ...]
+
+    @property
+    def city_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.cities)
+
+    @property
+    def topic_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.topics)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "taxonomy") -> Taxonomy:
+        try:
+            cities = tuple(
+                (fold(c["name"]), tuple(fold(a) for a in c["aliases"])) for c in data["cities"]
+            )
+            topics = tuple(
+                (fold(t["name"]), tuple(fold(k) for k in t["keywords"])) for t in data["topics"]
+            )
+            taxonomy = cls(
+                region=str(data.get("region", "")),
+                cities=cities,
+                topics=topics,
+                generic=tuple(fold(g) for g in data.get("generic", ())),
+                ignore=tuple(fold(g) for g in data.get("ignore", ())),
+                datelines=tuple(data.get("datelines", ())),
+                words=tuple(data.get("dictionary", {}).get("words", ())),
+            )
+            for pattern in taxonomy.datelines:
+                re.compile(pattern)
+        except (KeyError, TypeError, re.error) as e:
+            raise ConfigError(f"invalid taxonomy {source}: {e.__class__.__name__}: {e}") from e
+        if not cities or not topics:
+            raise ConfigError(f"invalid taxonomy {source}: needs cities and topics")
+        return taxonomy
+
+
+def load_taxonomy(path: str | Path) -> Taxonomy:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"taxonomy file not found: {p}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML in {p}: {e}") from e
+    return Taxonomy.from_dict(data, str(p))
+
+
+class Tagger:
+    """Tags folded text with cities and topics."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self._datelines = [re.compile(p, re.MULTILINE) for p in taxonomy.datelines]
+        # Longest first so "长沙晚报" is removed before "长沙" could be seen inside it.
+        masks = sorted({*taxonomy.ignore, *taxonomy.generic}, key=len, reverse=True)
+        self._mask = re.compile("|".join(re.escape(m) for m in masks)) if masks else None
+
+    def _strip(self, text: str) -> str:
+        for pattern in self._datelines:
+            text = pattern.sub(" ", text)
+        if self._mask is not None:
+            text = self._mask.sub(" ", text)
+        return text
+
+    def cities(self, title: str, body: str) -> tuple[str, ...]:
+        """Cities the text is about, in taxonomy order."""
+        text = self._strip(title + "\n" + body)
+        return tuple(
+            name for name, aliases in self.taxonomy.cities if any(a in text for a in aliases)
+        )
+
+    def topics(self, title: str, body: str, min_score: int = 2) -> tuple[str, ...]:
+        """Topics whose keywords occur enough: a title hit counts 2, a body hit 1."""
+        tagged = []
+        for name, keywords in self.taxonomy.topics:
+            score = sum(2 for k in keywords if k in title) + sum(1 for k in keywords if k in body)
+            if score >= min_score:
+                tagged.append(name)
+        return tuple(tagged)
+
+    def resolve(self, words: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
+        """Split user words into (cities, topics, unknown), accepting aliases of cities."""
+        cities: list[str] = []
+        topics: list[str] = []
+        unknown: list[str] = []
+        for raw in words:
+            w = fold(raw.strip())
+            if not w:
+                continue
+            city = next(
+                (n for n, aliases in self.taxonomy.cities if w == n or w == n + "市"),
+                None,
+            )
+            topic = next((n for n in self.taxonomy.topic_names if w == n), None)
+            if city:
+                cities.append(city)
+            elif topic:
+                topics.append(topic)
+            else:
+                unknown.append(raw)
+        return cities, topics, unknown

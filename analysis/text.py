@@ -1,0 +1,68 @@
+"""Text cleaning: HTML to text, traditional to simplified, width and line-break repair.
+
+Pure functions. ``clean`` turns whatever a feed gave us into display text; ``fold``
+turns display text into the canonical form every analysis and the search index use:
+NFKC (full-width digits and punctuation become ASCII), simplified script, lower case.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
+from opencc import OpenCC
+
+_HTML_HINT = re.compile(r"<\s*(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z]|!--)[^>]*>")
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A hard line break (possibly with spaces around it) between two Han characters or a
+# digit and a Han character is a column break of e-paper layout, not a paragraph end.
+_BROKEN_LINE = re.compile(rf"(?<=[{_HAN}0-9,，、])[ \t\u3000]*\n[ \t\u3000]*(?=[{_HAN}0-9“《（(])")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SPACES = re.compile(r"[ \t\u3000\xa0]+")
+
+
+@functools.cache
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def html_to_text(markup: str) -> str:
+    """Return the visible text of an HTML fragment, one line per block element."""
+    if not _HTML_HINT.search(markup):
+        return markup
+    return get_text(markup, ParserConfig(display_links=False, display_images=False))
+
+
+def to_simplified(text: str) -> str:
+    """Convert traditional-script Chinese to simplified (OpenCC t2s); other text is kept."""
+    return _t2s().convert(text)
+
+
+def clean(raw: str) -> str:
+    """Display text from raw feed content: HTML removed, whitespace and broken lines repaired.
+
+    The script is kept as written (traditional stays traditional for display).
+    """
+    text = html_to_text(raw).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    text = "\n".join(lines).strip()
+    text = _BROKEN_LINE.sub("", text)
+    return _BLANK_LINES.sub("\n\n", text)
+
+
+def fold(text: str) -> str:
+    """Canonical form for analysis and search: NFKC, simplified script, lower case."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+
+
+def is_traditional(text: str) -> bool:
+    """True when converting to simplified changes a noticeable share of the Han characters."""
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not han:
+        return False
+    simplified = to_simplified("".join(han))
+    changed = sum(1 for a, b in zip(han, simplified, strict=False) if a != b)
+    return changed >= max(2, len(han) // 50)

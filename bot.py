@@ -1,0 +1,318 @@
+"""CZT Digest (长株潭一体化快报): entry point and command line.
+
+    python bot.py [--config PATH] [--db PATH] COMMAND ...
+
+Errors print one line to stderr and exit non-zero; nothing already stored is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core.app import Core, setup_logging
+from core.config import Settings, load_settings
+from core.errors import CztError, FeedError, UserInputError
+from core.models import SearchHit
+from feeds.fetch import FetchOptions, fetch, is_local
+from feeds.opml import parse_opml, to_opml
+from storage import fts
+
+EXIT_ERROR = 2
+
+
+def _iso(ts: int, tz: str) -> str:
+    return dt.datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
+    store = core.storage
+    now = core.now()
+    if args.feed:
+        feeds = [store.feeds.ensure(_normalise_feed(u), now) for u in args.feed]
+    else:
+        feeds = store.feeds.active()
+    if not feeds:
+        raise UserInputError("no feeds configured: add one with `feeds add URL`")
+    ingestor = core.ingestor()
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="篇", desc="ingest", leave=False)
+    reports = ingestor.ingest(feeds, now, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    for r in reports:
+        if r.ok:
+            state = "not modified" if r.not_modified else "ok"
+            print(
+                f"{r.url}: {state}, new {r.new}, updated {r.updated}, "
+                f"merged duplicates {r.merged}, unchanged {r.unchanged}"
+            )
+        else:
+            extra = " (feed disabled)" if r.disabled else ""
+            print(f"{r.url}: error: {r.error}{extra}")
+    counts = store.articles.counts()
+    print(f"total: {counts['articles']} articles in {counts['stories']} stories")
+    if not any(r.ok for r in reports):
+        print("error: no feed could be read", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _normalise_feed(url: str) -> str:
+    if is_local(url) and not url.startswith("file://"):
+        return str(Path(url).resolve())
+    return url
+
+
+def hit_json(hit: SearchHit, tz: str) -> dict[str, Any]:
+    s = hit.story
+    return {
+        "id": s.id,
+        "title": s.title,
+        "url": s.url,
+        "published": _iso(s.published, tz),
+        "cities": list(s.cities),
+        "topics": list(s.topics),
+        "snippet": fts.mark(hit.snippet, hit.highlights, "【", "】"),
+        "sources": list(s.sources),
+    }
+
+
+def cmd_search(core: Core, args: argparse.Namespace) -> int:
+    cities, topics = _filters(core, args.city, args.topic)
+    page = core.storage.search.search(
+        " ".join(args.query), cities=cities, topics=topics, limit=args.limit, sort=args.sort
+    )
+    tz = core.settings.digest.timezone
+    if args.json:
+        print(json.dumps([hit_json(h, tz) for h in page.hits], ensure_ascii=False, indent=2))
+        return 0
+    if not page.hits:
+        print("没有找到相关报道。")
+    for i, hit in enumerate(page.hits, 1):
+        s = hit.story
+        day = _iso(s.published, tz)[:10]
+        tags = "·".join(s.cities + s.topics)
+        print(f"{i}. {s.title}  [{day}] {tags}  来源 {s.source_count}")
+        print(f"   {fts.mark(hit.snippet, hit.highlights, '【', '】')}")
+        print(f"   {s.url}")
+    return 0
+
+
+def _filters(
+    core: Core, city: Sequence[str] | None, topic: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
+    cities, _, bad_c = core.tagger.resolve(city or [])
+    _, topics, bad_t = core.tagger.resolve(topic or [])
+    bad = bad_c + bad_t + [t for t in topic or [] if t in cities]
+    if bad or len(cities) != len(city or []) or len(topics) != len(topic or []):
+        names = "、".join(core.taxonomy.city_names + core.taxonomy.topic_names)
+        raise UserInputError(f"unknown city or topic: {' '.join(bad) or '?'} (choose from {names})")
+    return cities, topics
+
+
+def _read_input(path: str) -> tuple[str, str]:
+    """(title, body) of a text or HTML file, or of standard input for ``-``."""
+    if path == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        try:
+            raw = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise UserInputError(f"file not found: {path}") from None
+        except OSError as e:
+            raise UserInputError(f"cannot read {path}: {e.strerror}") from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UserInputError(f"{path}: not UTF-8 or GB18030 text")
+    if not text.strip():
+        raise UserInputError(f"{path}: empty input")
+    lowered = text[:2000].lower()
+    if "<html" in lowered or "<body" in lowered or "<p" in lowered:
+        import re
+
+        match = re.search(r"<title[^>]*>(.*?)</title>|<h1[^>]*>(.*?)</h1>", text, re.S | re.I)
+        title = next((g for g in match.groups() if g), "") if match else ""
+        return title.strip(), text
+    lines = text.strip().splitlines()
+    return lines[0].strip(), "\n".join(lines[1:])
+
+
+def cmd_analyze(core: Core, args: argparse.Namespace) -> int:
+    for path in args.paths:
+        title, body = _read_input(path)
+        result = core.analyzer.analyze(title, body)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            print(f"# {result.title}")
+            print(f"城市：{'、'.join(result.cities) or '（无）'}")
+            print(f"主题：{'、'.join(result.topics) or '（无）'}")
+            print(f"关键词：{'、'.join(result.keywords)}")
+            if result.summary:
+                print(f"摘要：{result.summary}")
+            for f in result.figures:
+                print(f"  · {f.describe()}")
+    return 0
+
+
+def cmd_feeds(core: Core, args: argparse.Namespace) -> int:
+    feeds = core.storage.feeds
+    now = core.now()
+    if args.action == "list":
+        for f in feeds.list():
+            state = "active" if f.active else "disabled"
+            ok = (
+                _iso(f.last_success_at, core.settings.digest.timezone)
+                if f.last_success_at
+                else "never"
+            )
+            err = f"  last error: {f.last_error}" if f.last_error else ""
+            print(
+                f"{f.url}  [{state}, {f.origin}] {f.title}  last success: {ok}"
+                f"  failures: {f.consecutive_failures}{err}"
+            )
+    elif args.action == "add":
+        url = _normalise_feed(args.target)
+        _probe(url, core.settings)
+        _, changed = feeds.add(url, now)
+        print(f"added: {url}" if changed else f"already present: {url}")
+    elif args.action == "remove":
+        url = _normalise_feed(args.target)
+        if not feeds.remove(url):
+            raise UserInputError(f"no such feed: {url}")
+        print(f"removed: {url}")
+    elif args.action == "import":
+        try:
+            content = Path(args.target).read_bytes()
+        except OSError:
+            raise UserInputError(f"cannot read OPML file: {args.target}") from None
+        entries = parse_opml(content)
+        if not entries:
+            raise UserInputError(f"{args.target}: no feeds in this OPML file")
+        added = sum(1 for url, title in entries if feeds.add(url, now, title)[1])
+        print(f"imported {len(entries)} feeds ({added} new)")
+    elif args.action == "export":
+        sys.stdout.buffer.write(to_opml((f.url, f.title) for f in feeds.list()))
+    return 0
+
+
+def _probe(url: str, settings: Settings) -> None:
+    """Refuse a feed that cannot be fetched and parsed right now."""
+    from feeds.parse import parse_feed
+
+    f = settings.feeds
+    try:
+        result = fetch(
+            url,
+            options=FetchOptions(
+                timeout=f.timeout_seconds, max_bytes=f.max_bytes, user_agent=f.user_agent
+            ),
+        )
+        parse_feed(result.content, url=url)
+    except FeedError as e:
+        raise UserInputError(f"cannot use {url}: {e}") from None
+
+
+def cmd_run(core: Core, args: argparse.Namespace) -> int:
+    """Start the bot. Until a chat channel is configured: ingest and show what was found."""
+    cmd_ingest(core, argparse.Namespace(feed=None, quiet=False))
+    print()
+    for story in core.storage.articles.latest(20):
+        tags = "·".join(story.cities + story.topics)
+        print(f"- {story.title} [{tags}] 来源 {story.source_count}")
+        if story.summary:
+            print(f"  {story.summary}")
+    return 0
+
+
+def cmd_health(core: Core, args: argparse.Namespace) -> int:
+    """Exit 0 when the database opens and passes SQLite's integrity check."""
+    if not core.storage.db.integrity_ok():
+        print("error: database integrity check failed", file=sys.stderr)
+        return 1
+    counts = core.storage.articles.counts()
+    print(f"ok: {counts['articles']} articles, {counts['stories']} stories")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "analyze": cmd_analyze,
+    "feeds": cmd_feeds,
+    "run": cmd_run,
+    "health": cmd_health,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot.py", description="CZT Digest 长株潭一体化快报")
+    parser.add_argument("--config", metavar="PATH", help="TOML config file (default: built-in)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite database path (overrides config)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="fetch the feeds once and store them")
+    p.add_argument("--feed", action="append", metavar="URL_OR_PATH", help="only these feeds")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("search", help="find stories by Chinese keyword")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--city", action="append", metavar="C")
+    p.add_argument("--topic", action="append", metavar="T")
+    p.add_argument("--limit", type=int, default=10, metavar="N")
+    p.add_argument("--sort", choices=("newest", "relevance"), default="newest")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("analyze", help="run the analysis pipeline on text or HTML files")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, or - for standard input")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "feeds", help="manage feeds: list | add URL | remove URL | import OPML | export"
+    )
+    p.add_argument("action", choices=("list", "add", "remove", "import", "export"))
+    p.add_argument("target", nargs="?", metavar="URL_OR_FILE")
+
+    sub.add_parser("run", help="start the bot (console chat when no token is configured)")
+    sub.add_parser("health", help="check that the database opens and is consistent")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "feeds" and args.action in ("add", "remove", "import") and not args.target:
+        print(f"error: feeds {args.action} needs an argument", file=sys.stderr)
+        return EXIT_ERROR
+    core = None
+    try:
+        settings = load_settings(args.config, db_path=args.db)
+        setup_logging(settings)
+        core = Core(settings)
+        return COMMANDS[args.command](core, args)
+    except CztError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if core is not None:
+            core.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The application core: settings, storage and analyser wired together once.
+
+Channels (CLI, console, Telegram, WeCom) receive a ``Core`` and never build their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from typing import TextIO
+
+from analysis.pipeline import Analyzer
+from analysis.taxonomy import Tagger, Taxonomy, load_taxonomy
+from core.config import Settings
+from core.ingest import Ingestor, PollPolicy
+from feeds.fetch import FetchOptions
+from storage import Storage
+
+
+class Core:
+    """Settings, taxonomy, storage and the (lazily loaded) analyser of one process."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.taxonomy: Taxonomy = load_taxonomy(settings.analysis.taxonomy)
+        self.storage = Storage.open(
+            settings.database.path,
+            threshold=settings.analysis.merge_threshold,
+            splitter=self._split,
+        )
+        self.storage.articles.city_order = self.taxonomy.city_names
+        self.storage.articles.topic_order = self.taxonomy.topic_names
+        self.storage.feeds.sync_config(settings.feeds.urls, self.now())
+
+    @classmethod
+    def open(cls, settings: Settings) -> Core:
+        return cls(settings)
+
+    def _split(self, text: str) -> list[str]:
+        return self.analyzer.tokenizer.words(text)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        return Analyzer(self.taxonomy, self.settings.analysis.keywords)
+
+    @cached_property
+    def tagger(self) -> Tagger:
+        return Tagger(self.taxonomy)
+
+    def ingestor(self) -> Ingestor:
+        feeds = self.settings.feeds
+        return Ingestor(
+            storage=self.storage,
+            analyzer=self.analyzer,
+            options=FetchOptions(
+                timeout=feeds.timeout_seconds,
+                max_bytes=feeds.max_bytes,
+                max_redirects=feeds.max_redirects,
+                user_agent=feeds.user_agent,
+            ),
+            policy=PollPolicy(
+                interval=feeds.poll_minutes * 60,
+                jitter=feeds.jitter_seconds,
+                max_failures=feeds.max_failures,
+            ),
+        )
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every secret (and any Telegram bot token) in log records with ***."""
+
+    _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return self._TOKEN.sub("***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg = self.redact(message)
+        record.args = ()
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter(settings.secrets()))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # Telegram request URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,189 @@
+"""Settings: read once from TOML (optional) plus the environment for secrets, frozen.
+
+Nothing here reads the environment at import time; ``load_settings`` does, once, and
+the resulting ``Settings`` is passed down. Unknown keys and wrong types are errors that
+name the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_FEEDS: tuple[str, ...] = tuple(
+    str(PACKAGE_ROOT / "feeds" / "samples" / name)
+    for name in ("czt-sample.xml", "czt-gbk.xml", "czt-atom.xml")
+)
+DEFAULT_TAXONOMY = str(PACKAGE_ROOT / "core" / "data" / "taxonomy.toml")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    path: str = "data/czt.db"
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    urls: tuple[str, ...] = SAMPLE_FEEDS
+    poll_minutes: int = 30
+    jitter_seconds: int = 120
+    timeout_seconds: float = 20.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    max_failures: int = 10
+    user_agent: str = "CZTDigest/0.1 (+https://github.com/czt-digest)"
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    taxonomy: str = DEFAULT_TAXONOMY
+    merge_threshold: float = 0.5
+    keywords: int = 8
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str = field(default="", repr=False)
+    api_base_url: str = ""
+    admin_ids: tuple[int, ...] = ()
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    day: str = "mon"
+    time: str = "09:00"
+    timezone: str = "Asia/Shanghai"
+    empty_week: str = "notice"
+    lookback_days: int = 7
+    chart: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = DatabaseSettings()
+    feeds: FeedSettings = FeedSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    digest: DigestSettings = DigestSettings()
+    log_level: str = "INFO"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value in force, for log redaction."""
+        values = [self.telegram.token, self.telegram.webhook_secret]
+        return tuple(v for v in values if v)
+
+
+# Secrets come from the environment only: (section, key) -> variable name.
+_SECRET_ENV = {
+    ("telegram", "token"): "TELEGRAM_BOT_TOKEN",
+    ("telegram", "webhook_secret"): "TELEGRAM_WEBHOOK_SECRET",
+}
+# Plain settings that the environment may override.
+_ENV_OVERRIDES = {
+    ("telegram", "api_base_url"): "TELEGRAM_API_BASE_URL",
+    ("database", "path"): "CZT_DB",
+}
+_CHOICES = {
+    "telegram.mode": ("polling", "webhook"),
+    "digest.day": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    "digest.empty_week": ("notice", "skip"),
+    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    db_path: str | None = None,
+) -> Settings:
+    """Read settings from ``path`` (or built-in defaults) and the environment.
+
+    Raises ``ConfigError`` naming the path or key on a missing file, bad TOML, an
+    unknown key, a wrong type or a secret written into the file.
+    """
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read config file {p}: {e.__class__.__name__}") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"invalid TOML in {p}: {e}") from e
+    for (section, key), var in _SECRET_ENV.items():
+        if key in data.get(section, {}):
+            raise ConfigError(
+                f"{section}.{key} must come from the environment ({var}), not the file"
+            )
+    for (section, key), var in {**_ENV_OVERRIDES, **_SECRET_ENV}.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    if db_path:
+        data.setdefault("database", {})["path"] = db_path
+    settings = _build(Settings, data, "")
+    for key, allowed in _CHOICES.items():
+        value = settings
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    _check_time(settings.digest.time, "digest.time")
+    return settings
+
+
+def _check_time(value: str, key: str) -> None:
+    hh, sep, mm = value.partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+        raise ConfigError(f"{key} must be HH:MM, got {value!r}")
+
+
+def _build(cls: type[Any], data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"unknown config key: {prefix}{key}")
+        kwargs[key] = _coerce(hints[key], value, f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _build(hint, value, key + ".")
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item_type, _) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list")
+        return tuple(_coerce(item_type, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{key}: unsupported type")  # not used by our settings
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)  # environment values arrive as text
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{key} must be {hint.__name__}, got {type(value).__name__}")
+    return value

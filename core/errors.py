@@ -1,0 +1,93 @@
+"""The project's exception tree.
+
+    CztError                      root: every error we raise on purpose
+    ├── ConfigError               bad or missing configuration (names the key or path)
+    ├── FeedError                 a feed could not be fetched or parsed
+    │   ├── FetchError            network, HTTP status, size cap, redirect loop
+    │   │   └── NotModified       304: nothing new (not a failure; carries no message)
+    │   └── ParseError            the body is not a feed (HTML page, empty, garbage)
+    ├── StorageError              a database operation failed
+    │   └── InvalidQueryError     a search query that cannot be answered
+    ├── UserInputError            a chat or CLI argument we cannot accept (message in Chinese)
+    └── DeliveryError             a channel could not deliver a message
+        ├── BlockedError          the chat blocked or removed us: deactivate it
+        ├── RateLimitedError      slow down; ``retry_after`` seconds
+        ├── TransientError        network or 5xx: retry with backoff
+        └── InvalidTargetError    the target does not exist or is misconfigured
+
+Every error message is safe to log: no secrets are ever put into one.
+"""
+
+from __future__ import annotations
+
+
+class CztError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigError(CztError):
+    """The configuration file or environment is invalid."""
+
+
+class FeedError(CztError):
+    """A feed could not be read."""
+
+
+class FetchError(FeedError):
+    """Fetching a feed failed: network, status, size or redirects.
+
+    ``retry_after`` is set when the server asked us to wait (429/503), ``gone`` when
+    it answered 410 or 404 and the feed should be disabled.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, gone: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.gone = gone
+
+
+class NotModified(FetchError):
+    """The server answered 304 Not Modified."""
+
+    def __init__(self) -> None:
+        super().__init__("not modified")
+
+
+class ParseError(FeedError):
+    """The fetched body is not a usable feed."""
+
+
+class StorageError(CztError):
+    """A database operation failed."""
+
+
+class InvalidQueryError(StorageError):
+    """A search query that cannot be answered (empty, too long, nothing searchable)."""
+
+
+class UserInputError(CztError):
+    """A user's argument we cannot accept; the message is Chinese and shown as is."""
+
+
+class DeliveryError(CztError):
+    """A channel could not deliver a message."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BlockedError(DeliveryError):
+    """The chat blocked the bot, removed it, or no longer exists."""
+
+
+class RateLimitedError(DeliveryError):
+    """The channel asked us to slow down for ``retry_after`` seconds."""
+
+
+class TransientError(DeliveryError):
+    """A network error or server error: retry later."""
+
+
+class InvalidTargetError(DeliveryError):
+    """The target is misconfigured (bad webhook key, unknown chat)."""

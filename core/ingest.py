@@ -1,0 +1,155 @@
+"""Ingest: fetch each feed, parse, analyse and store its entries, recording feed health.
+
+One bad feed never stops the others: every failure is caught per feed, recorded in the
+feed's state and reported; the next poll of that feed backs off.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from analysis.pipeline import Analyzer
+from core.errors import FeedError, FetchError, NotModified, StorageError
+from core.models import FeedState
+from feeds.fetch import FetchOptions, fetch
+from feeds.parse import parse_feed
+from storage import Storage
+from storage.articles import MERGED, NEW, UNCHANGED, UPDATED
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 24 * 3600
+
+
+@dataclass
+class FeedReport:
+    url: str
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    error: str = ""
+    not_modified: bool = False
+    disabled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    interval: int = 1800
+    jitter: int = 120
+    max_failures: int = 10
+
+    def next_success(self, now: int, rng: random.Random) -> int:
+        return now + self.interval + rng.randint(0, max(0, self.jitter))
+
+    def next_failure(
+        self, now: int, failures: int, retry_after: float | None, rng: random.Random
+    ) -> int:
+        """Exponential backoff from the poll interval, never sooner than Retry-After."""
+        delay = min(self.interval * 2 ** max(0, failures - 1), MAX_BACKOFF)
+        if retry_after is not None:
+            delay = max(delay, int(retry_after))
+        return now + delay + rng.randint(0, max(0, self.jitter))
+
+
+@dataclass
+class Ingestor:
+    storage: Storage
+    analyzer: Analyzer
+    options: FetchOptions = field(default_factory=FetchOptions)
+    policy: PollPolicy = field(default_factory=PollPolicy)
+    rng: random.Random = field(default_factory=random.Random)
+    on_disabled: Callable[[FeedState, str], None] | None = None
+
+    def ingest(
+        self, feeds: Iterable[FeedState], now: int, progress: Callable[[int], None] | None = None
+    ) -> list[FeedReport]:
+        reports = []
+        for feed in feeds:
+            reports.append(self.ingest_feed(feed, now, progress))
+        return reports
+
+    def ingest_feed(
+        self, feed: FeedState, now: int, progress: Callable[[int], None] | None = None
+    ) -> FeedReport:
+        report = FeedReport(url=feed.url)
+        store = self.storage
+        try:
+            result = fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified, options=self.options
+            )
+            parsed = parse_feed(
+                result.content, url=feed.url, content_type=result.headers.get("content-type")
+            )
+            for entry in parsed.entries:
+                analysis = self.analyzer.analyze(entry.title, entry.content)
+                outcome = store.articles.upsert(feed.id, entry, analysis, now)
+                _count(report, outcome)
+                if progress:
+                    progress(1)
+            store.feeds.record_success(
+                feed.id,
+                now=now,
+                next_poll_at=self.policy.next_success(now, self.rng),
+                title=parsed.title or None,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                entries=len(parsed.entries),
+            )
+            log.info(
+                "ingest.feed url=%s new=%d updated=%d merged=%d",
+                feed.url,
+                report.new,
+                report.updated,
+                report.merged,
+            )
+        except NotModified:
+            report.not_modified = True
+            store.feeds.record_success(
+                feed.id,
+                now=now,
+                not_modified=True,
+                next_poll_at=self.policy.next_success(now, self.rng),
+            )
+        except (FeedError, StorageError) as e:
+            self._failed(feed, report, e, now)
+        return report
+
+    def _failed(self, feed: FeedState, report: FeedReport, error: Exception, now: int) -> None:
+        report.error = str(error) or error.__class__.__name__
+        retry_after = error.retry_after if isinstance(error, FetchError) else None
+        gone = isinstance(error, FetchError) and error.gone
+        failures = feed.consecutive_failures + 1
+        disable = gone or failures >= self.policy.max_failures
+        try:
+            self.storage.feeds.record_failure(
+                feed.id,
+                now=now,
+                error=report.error,
+                disable=disable,
+                next_poll_at=self.policy.next_failure(now, failures, retry_after, self.rng),
+            )
+        except StorageError as e:  # keep going: the other feeds still deserve a try
+            log.error("ingest.record_failure url=%s error=%s", feed.url, e)
+        report.disabled = disable
+        log.warning("ingest.failed url=%s failures=%d error=%s", feed.url, failures, report.error)
+        if disable and self.on_disabled is not None:
+            self.on_disabled(feed, report.error)
+
+
+def _count(report: FeedReport, outcome: str) -> None:
+    if outcome == NEW:
+        report.new += 1
+    elif outcome == MERGED:
+        report.merged += 1
+    elif outcome == UPDATED:
+        report.updated += 1
+    elif outcome == UNCHANGED:
+        report.unchanged += 1

@@ -1,0 +1,47 @@
+"""The storage facade: one object, split by domain, the only code that touches SQLite.
+
+store = Storage.open("data/czt.db")
+store.feeds      feeds and their fetch state
+store.articles   articles, stories, near-duplicate merging, FTS upkeep
+store.search     keyword search
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from storage.articles import Articles
+from storage.db import Database
+from storage.feeds import Feeds
+from storage.search import Search
+
+
+class Storage:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        threshold: float = 0.5,
+        splitter: Callable[[str], list[str]] | None = None,
+    ) -> None:
+        self.db = db
+        self.feeds = Feeds(db)
+        self.articles = Articles(db, threshold)
+        self.search = Search(db, self.articles, splitter)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        threshold: float = 0.5,
+        splitter: Callable[[str], list[str]] | None = None,
+    ) -> Storage:
+        return cls(Database(path), threshold=threshold, splitter=splitter)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+__all__ = ["Storage"]

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from core.config import SAMPLE_FEEDS, load_settings
+from tests.feedserver import FeedServer
+
+if TYPE_CHECKING:
+    from core.app import Core
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+FEEDS = DATA / "feeds"
+SAMPLES = ROOT / "feeds" / "samples"
+NOW = 1795564800  # 2026-11-25 00:00 UTC: after every sample entry
+
+
+class FakeClock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def core(tmp_path: Path, clock: FakeClock) -> Iterator[Core]:
+    from core.app import Core
+
+    settings = load_settings(None, environ={}, db_path=str(tmp_path / "czt.db"))
+    c = Core(settings, clock=clock)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def sample_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
+    """A core with the bundled sample feeds ingested once (read-only use)."""
+    from core.app import Core
+
+    path = tmp_path_factory.mktemp("sample") / "czt.db"
+    settings = load_settings(None, environ={}, db_path=str(path))
+    c = Core(settings, clock=FakeClock())
+    c.ingestor().ingest(c.storage.feeds.active(), NOW)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+__all__ = ["DATA", "FEEDS", "NOW", "ROOT", "SAMPLES", "SAMPLE_FEEDS", "FakeClock"]

@@ -1,0 +1,118 @@
+"""Ingest end to end on real files, a real HTTP server and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.app import Core
+from tests.conftest import FEEDS, NOW
+from tests.feedserver import FeedServer, Route
+
+
+def _ingest(core: Core, *urls: str) -> list:
+    feeds = [core.storage.feeds.ensure(u, core.now()) for u in urls]
+    return core.ingestor().ingest(feeds, core.now())
+
+
+def test_samples_ingest_and_reposts_merge(sample_core: Core) -> None:
+    counts = sample_core.storage.articles.counts()
+    assert counts["articles"] == 21
+    # 010 is reposted by the GBK outlet and 005 by the Atom outlet: 21 articles, 19 stories.
+    assert counts["stories"] == 19
+    merged = sample_core.storage.db.query(
+        "SELECT story_id, COUNT(*) AS n FROM articles GROUP BY story_id HAVING n > 1"
+    )
+    assert len(merged) == 2
+    for row in merged:
+        story = sample_core.storage.articles.stories([row["story_id"]])[row["story_id"]]
+        assert story.source_count == 2 and len(story.sources) == 2
+
+
+def test_city_tags_follow_aliases_and_ignore_generic_words(sample_core: Core) -> None:
+    rows = sample_core.storage.db.query("SELECT url, cities FROM articles")
+    by_url = {r["url"].rsplit("/", 1)[-1]: json.loads(r["cities"]) for r in rows}
+    assert by_url["002.html"] == ["长沙"]  # only 岳麓, 雨花, 湘江新区, 湘江科学城
+    assert by_url["003.html"] == ["株洲"]  # only 醴陵, 荷塘, 芦淞, 渌口
+    assert by_url["006.html"] == ["湘潭"]  # only 韶山, 湘乡, 雨湖, 岳塘
+    assert by_url["004.html"] == []  # 长株潭, 三市 and a 湘潭日报 byline only
+
+
+def test_same_entry_twice_is_one_article(core: Core) -> None:
+    path = str(FEEDS / "rss2.xml")
+    first = _ingest(core, path)[0]
+    second = _ingest(core, path)[0]
+    assert (first.new, second.new, second.unchanged) == (3, 0, 3)
+    assert core.storage.articles.counts()["articles"] == 3
+
+
+def test_changed_entry_is_updated_not_duplicated(core: Core, tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    text = (FEEDS / "rss2.xml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    _ingest(core, str(path))
+    path.write_text(
+        text.replace("长沙地铁新线开通试运营", "长沙地铁新线正式开通"), encoding="utf-8"
+    )
+    report = _ingest(core, str(path))[0]
+    assert (report.updated, report.new) == (1, 0)
+    assert core.storage.articles.counts()["articles"] == 3
+    hits = core.storage.search.search("正式开通").hits
+    assert len(hits) == 1 and hits[0].story.title == "长沙地铁新线正式开通"
+    stale = core.storage.db.scalar(
+        "SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", ('"新 线 开 通"',)
+    )
+    assert stale == 0  # the old version's index row is gone
+
+
+def test_one_bad_feed_never_stops_the_others(core: Core, server: FeedServer) -> None:
+    server.routes["/broken"] = Route(status=500)
+    server.routes["/html"] = Route(body=(FEEDS / "not-a-feed.html").read_bytes())
+    server.routes["/ok"] = Route(body=(FEEDS / "atom.xml").read_bytes())
+    reports = _ingest(
+        core,
+        server.url("/broken"),
+        server.url("/html"),
+        str(FEEDS / "missing.xml"),
+        server.url("/ok"),
+    )
+    assert [r.ok for r in reports] == [False, False, False, True]
+    assert "HTML page" in reports[1].error
+    assert reports[3].new == 2
+    state = core.storage.feeds.get(server.url("/broken"))
+    assert state is not None
+    assert state.consecutive_failures == 1 and state.last_error == "HTTP 500"
+    assert state.next_poll_at is not None and state.next_poll_at > NOW
+
+
+def test_backoff_grows_and_gone_feeds_are_disabled(core: Core, server: FeedServer) -> None:
+    server.routes["/flaky"] = Route(status=503, headers={"Retry-After": "7200"})
+    server.routes["/gone"] = Route(status=410)
+    _ingest(core, server.url("/flaky"), server.url("/gone"))
+    flaky = core.storage.feeds.get(server.url("/flaky"))
+    gone = core.storage.feeds.get(server.url("/gone"))
+    assert flaky is not None and gone is not None
+    assert flaky.next_poll_at is not None and flaky.next_poll_at >= NOW + 7200
+    assert gone.disabled == 1 and not gone.active
+
+
+def test_conditional_get_uses_stored_validators(core: Core, server: FeedServer) -> None:
+    body = (FEEDS / "rss2.xml").read_bytes()
+    server.routes["/f"] = Route(body=body, headers={"ETag": '"abc"'})
+    _ingest(core, server.url("/f"))
+    server.routes["/f"] = Route(status=304)
+    report = _ingest(core, server.url("/f"))[0]
+    assert report.ok and report.not_modified
+    assert server.requests[-1][1].get("If-None-Match") == '"abc"'
+
+
+def test_future_dates_are_clamped_to_now(core: Core, tmp_path: Path) -> None:
+    path = tmp_path / "future.xml"
+    path.write_text(
+        "<rss version='2.0'><channel><title>t</title><item><title>湘潭未来新闻</title>"
+        "<link>http://x.invalid/f</link><pubDate>Mon, 01 Jan 2040 00:00:00 GMT</pubDate>"
+        "<description>九华片区新闻</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    _ingest(core, str(path))
+    assert core.storage.db.scalar("SELECT MAX(published) FROM articles") == NOW
