@@ -8,6 +8,7 @@ Errors print one line to stderr and exit non-zero; nothing already stored is los
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import sys
@@ -229,14 +230,53 @@ def _probe(url: str, settings: Settings) -> None:
 
 
 def cmd_run(core: Core, args: argparse.Namespace) -> int:
-    """Start the bot. Until a chat channel is configured: ingest and show what was found."""
-    cmd_ingest(core, argparse.Namespace(feed=None, quiet=False))
-    print()
-    for story in core.storage.articles.latest(20):
-        tags = "·".join(story.cities + story.topics)
-        print(f"- {story.title} [{tags}] 来源 {story.source_count}")
-        if story.summary:
-            print(f"  {story.summary}")
+    """Start the bot: Telegram when a token is set, else the console chat (offline demo)."""
+    from channels.runner import run_console, run_telegram
+
+    if core.settings.telegram.token:
+        return asyncio.run(run_telegram(core))
+    return asyncio.run(run_console(core, ingest_first=True))
+
+
+def cmd_console(core: Core, args: argparse.Namespace) -> int:
+    from channels.runner import run_console
+
+    return asyncio.run(run_console(core, ingest_first=args.ingest))
+
+
+def cmd_digest(core: Core, args: argparse.Namespace) -> int:
+    from channels.runner import send_digests
+
+    if args.action == "preview":
+        return _preview(core, args.chat)
+    report = asyncio.run(send_digests(core, force=args.force))
+    print(
+        f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
+        f"left for later {report.left}"
+    )
+    return 0 if report.left == 0 else 1
+
+
+def _preview(core: Core, chat_ref: str | None) -> int:
+    from channels.markup import html_to_plain
+    from core.delivery import digest_for
+    from digests.render import render_html
+
+    if not chat_ref:
+        raise UserInputError("digest preview needs --chat ID")
+    chats = [c for c in core.storage.chats.all() if c.address == chat_ref]
+    if not chats and chat_ref.isdigit():
+        found = core.storage.chats.by_id(int(chat_ref))
+        chats = [found] if found else []
+    if not chats:
+        raise UserInputError(f"no such chat: {chat_ref}")
+    chat = chats[0]
+    digest = digest_for(core, chat, core.now())
+    if digest.empty:
+        print("本周暂无新动态")
+    for block in render_html(digest, timezone=chat.timezone):
+        print(html_to_plain(block))
+        print()
     return 0
 
 
@@ -256,6 +296,8 @@ COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
     "analyze": cmd_analyze,
     "feeds": cmd_feeds,
     "run": cmd_run,
+    "console": cmd_console,
+    "digest": cmd_digest,
     "health": cmd_health,
 }
 
@@ -289,6 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="?", metavar="URL_OR_FILE")
 
     sub.add_parser("run", help="start the bot (console chat when no token is configured)")
+    p = sub.add_parser("console", help="chat with the bot in this terminal")
+    p.add_argument("--ingest", action="store_true", help="ingest the feeds first")
+
+    p = sub.add_parser("digest", help="weekly digests: send the due ones, or preview one")
+    p.add_argument("action", choices=("send", "preview"))
+    p.add_argument("--force", action="store_true", help="treat every subscriber as due now")
+    p.add_argument("--chat", metavar="ID", help="chat to preview (its chat id)")
+
     sub.add_parser("health", help="check that the database opens and is consistent")
     return parser
 

@@ -62,6 +62,6 @@ class Analyzer:
             topics=self.tagger.topics(folded_title, folded_body),
             keywords=tuple(self.tokenizer.keywords(folded_title + "\n" + folded_body)),
             figures=figures,
-            summary=summarize(fold(summary_source), figures),
+            summary=summarize(summary_source, figures),
             signature=dedup.signature(words),
         )

@@ -116,7 +116,7 @@ class Tagger:
             if not w:
                 continue
             city = next(
-                (n for n, aliases in self.taxonomy.cities if w == n or w == n + "市"),
+                (n for n, aliases in self.taxonomy.cities if w in (n, n + "市") or w in aliases),
                 None,
             )
             topic = next((n for n in self.taxonomy.topic_names if w == n), None)

@@ -113,3 +113,4 @@ def setup_logging(settings: Settings, stream: TextIO | None = None) -> None:
     # Telegram request URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -13,7 +13,8 @@
         ├── BlockedError          the chat blocked or removed us: deactivate it
         ├── RateLimitedError      slow down; ``retry_after`` seconds
         ├── TransientError        network or 5xx: retry with backoff
-        └── InvalidTargetError    the target does not exist or is misconfigured
+        ├── InvalidTargetError    the target does not exist or is misconfigured
+        └── ChatMigratedError     a Telegram group became a supergroup: ``new_address``
 
 Every error message is safe to log: no secrets are ever put into one.
 """
@@ -91,3 +92,11 @@ class TransientError(DeliveryError):
 
 class InvalidTargetError(DeliveryError):
     """The target is misconfigured (bad webhook key, unknown chat)."""
+
+
+class ChatMigratedError(DeliveryError):
+    """The chat moved to ``new_address`` (a Telegram group upgraded to a supergroup)."""
+
+    def __init__(self, message: str, *, new_address: str):
+        super().__init__(message)
+        self.new_address = new_address

@@ -56,3 +56,38 @@ class SearchPage:
     hits: tuple[SearchHit, ...]
     has_more: bool
     terms: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A city, a topic, or a city·topic pair (湘潭 交通: only transport news about 湘潭)."""
+
+    city: str | None = None
+    topic: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "·".join(x for x in (self.city, self.topic) if x)
+
+    def matches(self, story: Story) -> bool:
+        if self.city and self.city not in story.cities:
+            return False
+        return not (self.topic and self.topic not in story.topics)
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A delivery target: a Telegram chat, a WeCom robot or the console user."""
+
+    id: int  # our own key
+    channel: str  # "telegram" | "wecom" | "wechat" | "console"
+    address: str  # the channel's id for it: Telegram chat id, robot name, OpenID
+    kind: str = "private"  # "private" | "group"
+    subscriptions: tuple[Subscription, ...] = ()
+    day: str = "mon"
+    time: str = "09:00"
+    timezone: str = "Asia/Shanghai"
+    paused: bool = False
+    active: bool = True  # False after the chat blocked us, until it writes again
+    last_digest_at: int | None = None  # end of the period the last delivered digest covered
+    next_due_at: int | None = None

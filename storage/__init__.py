@@ -12,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from storage.articles import Articles
+from storage.chats import Chats
 from storage.db import Database
+from storage.deliveries import Deliveries
 from storage.feeds import Feeds
 from storage.search import Search
 
@@ -29,6 +31,8 @@ class Storage:
         self.feeds = Feeds(db)
         self.articles = Articles(db, threshold)
         self.search = Search(db, self.articles, splitter)
+        self.chats = Chats(db)
+        self.deliveries = Deliveries(db)
 
     @classmethod
     def open(

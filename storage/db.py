@@ -82,6 +82,72 @@ MIGRATIONS: list[str] = [
         doc, tokenize = "unicode61 remove_diacritics 0 tokenchars '|'"
     );
     """,
+    # 2: chats and their subscriptions, the digest/delivery ledger, events, locks
+    """
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'private',
+        day TEXT NOT NULL DEFAULT 'mon',
+        time TEXT NOT NULL DEFAULT '09:00',
+        timezone TEXT NOT NULL DEFAULT 'Asia/Shanghai',
+        paused INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        last_digest_at INTEGER,
+        next_due_at INTEGER,
+        created_at INTEGER NOT NULL,
+        UNIQUE (channel, address)
+    );
+    CREATE INDEX chats_due ON chats(next_due_at);
+    CREATE TABLE subscriptions (
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        city TEXT NOT NULL DEFAULT '',
+        topic TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, city, topic)
+    );
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        period_start INTEGER NOT NULL,
+        period_end INTEGER NOT NULL,
+        planned_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'planned',
+        story_ids TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (chat_id, period_end)
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        part INTEGER NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'text',
+        body TEXT NOT NULL DEFAULT '',
+        photo BLOB,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at INTEGER,
+        remote_id TEXT,
+        UNIQUE (digest_id, part)
+    );
+    CREATE INDEX deliveries_state ON deliveries(state);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        chat_id INTEGER,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX events_kind ON events(kind);
+    CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    """,
 ]
 
 

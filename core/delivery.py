@@ -1,0 +1,257 @@
+"""Weekly digests: plan them into the ledger, then apply the ledger through the channels.
+
+Plan, then apply. ``Planner.plan_due`` composes every due chat's digest, renders and
+splits it for the chat's channel and records every part in one transaction before
+anything is sent. ``Deliverer.run`` sends what the ledger says is pending, paced per
+channel and per chat, and records each outcome; a crash at any point leaves the ledger
+saying exactly what is left. The channels are behind the small ``Sender`` interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import heapq
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from core.app import Core
+from core.errors import (
+    BlockedError,
+    ChatMigratedError,
+    DeliveryError,
+    InvalidTargetError,
+    RateLimitedError,
+)
+from core.models import Chat
+from core.schedule import next_due
+from digests.chart import render_chart
+from digests.compose import Digest, compose
+from digests.render import render_empty, render_html, render_markdown, render_text
+from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
+from storage.deliveries import Part, PlannedPart
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = 600
+
+
+def digest_for(core: Core, chat: Chat, now: int) -> Digest:
+    """The digest ``chat`` is owed at ``now``: stories new since its last digest."""
+    lookback = core.settings.digest.lookback_days * 86400
+    since = chat.last_digest_at if chat.last_digest_at is not None else now - lookback
+    stories = core.storage.articles.recent_stories(since, now + 1)
+    return compose(
+        stories,
+        chat.subscriptions,
+        since=since,
+        until=now + 1,
+        timezone=chat.timezone,
+        city_order=core.taxonomy.city_names,
+        topic_order=core.taxonomy.topic_names,
+    )
+
+
+def render_parts(core: Core, chat: Chat, digest: Digest) -> list[PlannedPart]:
+    """The messages of ``digest`` for ``chat``'s channel, each within the channel's limit."""
+    settings = core.settings.digest
+    kind = {"telegram": "html", "wecom": "markdown"}.get(chat.channel, "text")
+    if digest.empty:
+        if settings.empty_week == "skip":
+            return []
+        return [PlannedPart("text", render_empty(kind))]
+    if kind == "html":
+        texts = pack(
+            render_html(digest, timezone=chat.timezone), TELEGRAM_LIMIT, utf16_len, html=True
+        )
+    elif kind == "markdown":
+        texts = pack(render_markdown(digest, timezone=chat.timezone), WECOM_LIMIT, utf8_len)
+    else:
+        texts = pack(render_text(digest, timezone=chat.timezone), 100_000, len)
+    parts = [PlannedPart("text", t) for t in texts]
+    if settings.chart and chat.channel in ("telegram", "wecom"):
+        png = render_chart(digest)
+        if png is not None:
+            parts.insert(1, PlannedPart("photo", "本周报道分布（按城市和主题）", png))
+    return parts
+
+
+@dataclass
+class Planner:
+    core: Core
+
+    def plan_due(self, now: int, *, force: bool = False, channels: tuple[str, ...] = ()) -> int:
+        """Plan the digest of every due chat (every subscribed chat with ``force``)."""
+        store = self.core.storage
+        chats = (
+            [c for c in store.chats.all() if c.active and c.subscriptions and not c.paused]
+            if force
+            else store.chats.due(now)
+        )
+        planned = 0
+        for chat in chats:
+            if channels and chat.channel not in channels:
+                continue
+            digest = digest_for(self.core, chat, now)
+            parts = render_parts(self.core, chat, digest)
+            due = next_due(chat.day, chat.time, chat.timezone, now)
+            digest_id = store.deliveries.plan(
+                chat.id,
+                period_start=digest.since,
+                period_end=now,
+                story_ids=digest.story_ids,
+                parts=parts,
+                now=now,
+                next_due_at=due,
+            )
+            if digest_id is not None:
+                planned += 1
+                log.info(
+                    "digest.planned chat=%d parts=%d stories=%d",
+                    chat.id,
+                    len(parts),
+                    len(digest.story_ids),
+                )
+        return planned
+
+
+class Sender(Protocol):
+    """A channel as the deliverer sees it."""
+
+    channel: str
+    global_interval: float  # seconds between any two sends (30/s → 1/30)
+
+    def chat_interval(self, chat: Chat) -> float: ...
+
+    async def send_text(self, chat: Chat, body: str) -> str: ...
+
+    async def send_photo(self, chat: Chat, photo: bytes, caption: str) -> str: ...
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    left: int = 0
+
+
+@dataclass
+class Deliverer:
+    """Sends pending ledger parts, paced, recording every outcome."""
+
+    core: Core
+    senders: dict[str, Sender]
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    alert: Callable[[str], Awaitable[None]] | None = None
+    _ready: dict[int, float] = field(default_factory=dict)
+    _global: dict[str, float] = field(default_factory=dict)
+
+    async def run(self, *, horizon: float = 120.0) -> DeliveryReport:
+        """Send every pending part that is due within ``horizon`` seconds from now.
+
+        Parts of one chat go out in order; chats are interleaved by when each may next
+        receive a message. A part told to wait (429, backoff) waits in place, never
+        dropped; what is not due within the horizon is left for the next run.
+        """
+        store = self.core.storage
+        report = DeliveryReport()
+        start = self.clock()
+        queues: dict[int, list[Part]] = {}
+        chats: dict[int, Chat] = {}
+        for part in store.deliveries.pending(int(start + horizon)):
+            if part.chat_id not in chats:
+                chat = store.chats.by_id(part.chat_id)
+                if chat is None or chat.channel not in self.senders:
+                    continue
+                chats[part.chat_id] = chat
+            queues.setdefault(part.chat_id, []).append(part)
+        heap = [(max(q[0].not_before, self._ready.get(c, 0.0)), c) for c, q in queues.items()]
+        heapq.heapify(heap)
+        while heap:
+            ready_at, chat_id = heapq.heappop(heap)
+            queue = queues[chat_id]
+            chat = chats[chat_id]
+            sender = self.senders[chat.channel]
+            ready_at = max(ready_at, self._global.get(chat.channel, 0.0))
+            if ready_at - start > horizon:
+                report.left += len(queue)
+                continue
+            wait = ready_at - self.clock()
+            if wait > 0:
+                await self.sleep(wait)
+            part = queue[0]
+            retry_at = 0.0
+            if not store.deliveries.claim(part.id):
+                queue.pop(0)  # another process sent or holds it
+            else:
+                outcome, retry_at = await self._send_one(sender, chat, part, report)
+                if outcome == "done":
+                    queue.pop(0)
+                elif outcome == "dropped":
+                    queue.clear()
+                else:  # "retry": the same part again later; the claim counted an attempt
+                    queue[0] = dataclasses.replace(part, attempts=part.attempts + 1)
+                    reloaded = store.chats.by_id(chat_id)
+                    if reloaded is not None:
+                        chats[chat_id] = reloaded
+            now = self.clock()
+            self._global[chat.channel] = max(
+                self._global.get(chat.channel, 0.0), now + sender.global_interval
+            )
+            self._ready[chat_id] = max(
+                self._ready.get(chat_id, 0.0), now + sender.chat_interval(chat)
+            )
+            if queue:
+                heapq.heappush(heap, (max(self._ready[chat_id], retry_at), chat_id))
+        return report
+
+    async def _send_one(
+        self, sender: Sender, chat: Chat, part: Part, report: DeliveryReport
+    ) -> tuple[str, float]:
+        """Send one claimed part and record the outcome: ("done" | "retry" | "dropped", when)."""
+        store = self.core.storage.deliveries
+        now = int(self.clock())
+        try:
+            if part.kind == "photo" and part.photo is not None:
+                remote = await sender.send_photo(chat, part.photo, part.body)
+            else:
+                remote = await sender.send_text(chat, part.body)
+        except RateLimitedError as e:
+            wait = max(1.0, e.retry_after or 1.0)
+            # Flood control applies to the whole bot: hold the channel, not just this chat.
+            self._global[chat.channel] = self.clock() + wait
+            store.retry(part, now, int(now + wait), str(e), "rate_limited")
+            report.retried += 1
+            log.warning("delivery.rate_limited chat=%d retry_after=%.0f", chat.id, wait)
+            return "retry", self.clock() + wait
+        except ChatMigratedError as e:
+            self.core.storage.chats.migrate(chat.channel, chat.address, e.new_address)
+            store.retry(part, now, now, "chat migrated", "migrated")
+            return "retry", self.clock()
+        except (BlockedError, InvalidTargetError) as e:
+            kind = "blocked" if isinstance(e, BlockedError) else "invalid_target"
+            self.core.storage.chats.update(chat.id, active=0)
+            report.failed += store.fail_chat(chat.id, now, str(e), kind)
+            log.warning("delivery.%s chat=%d error=%s", kind, chat.id, e)
+            if self.alert is not None and kind == "invalid_target":
+                await self.alert(f"投递目标已停用：{chat.channel} {chat.address}（{e}）")
+            return "dropped", 0.0
+        except DeliveryError as e:  # transient: network, 5xx, anything unknown
+            attempts = part.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                report.failed += store.fail_chat(chat.id, now, str(e), "failed")
+                return "dropped", 0.0
+            delay = min(MAX_BACKOFF, 2**attempts)
+            store.retry(part, now, now + delay, str(e), "transient")
+            report.retried += 1
+            log.warning("delivery.transient chat=%d attempt=%d error=%s", chat.id, attempts, e)
+            return "retry", self.clock() + delay
+        store.sent(part, now, remote)
+        report.sent += 1
+        return "done", 0.0

@@ -1,0 +1,170 @@
+"""Scheduled work: feed polling and weekly digests, on APScheduler 3.
+
+Two ticks run every minute in an ``AsyncIOScheduler``: one polls the feeds whose own
+next poll time (interval + jitter, or backoff after failures) has come, the other plans
+due digests and sends what the ledger holds. The schedule lives in SQLite, so a restart
+neither loses nor repeats anything, and the same jobs run with or without Telegram.
+A process lock keeps a second process on the same database from scheduling too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.app import Core
+from core.delivery import Deliverer, DeliveryReport, Planner, Sender
+from core.ingest import FeedReport
+from core.models import FeedState
+
+log = logging.getLogger(__name__)
+
+LOCK = "scheduler"
+LOCK_TTL = 300
+
+
+def process_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False when ``owner`` names a process on this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def take_lock(core: Core, owner: str, now: int) -> bool:
+    """Take the scheduler lock, stealing it from a holder on this host that has died."""
+    store = core.storage.deliveries
+    if store.acquire(LOCK, owner, now, LOCK_TTL):
+        return True
+    rows = core.storage.db.query("SELECT owner FROM locks WHERE name = ?", (LOCK,))
+    if rows and not _owner_alive(rows[0]["owner"]):
+        core.storage.db.execute(
+            "DELETE FROM locks WHERE name = ? AND owner = ?", (LOCK, rows[0]["owner"])
+        )
+        return store.acquire(LOCK, owner, now, LOCK_TTL)
+    return False
+
+
+@dataclass
+class Jobs:
+    core: Core
+    senders: dict[str, Sender]
+    alert: Callable[[str], Awaitable[None]] | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    owner: str = field(default_factory=process_owner)
+    recovered: bool = False
+    scheduler: AsyncIOScheduler | None = None
+
+    def __post_init__(self) -> None:
+        self.deliverer = Deliverer(
+            self.core, self.senders, clock=self.clock, sleep=self.sleep, alert=self.alert
+        )
+        self.planner = Planner(self.core)
+        self._disabled: list[tuple[FeedState, str]] = []
+
+    # -- ticks (also called directly by tests with a fake clock) -------------------
+
+    async def poll_feeds(self) -> list[FeedReport]:
+        now = int(self.clock())
+        if not take_lock(self.core, self.owner, now):
+            return []
+        due = [
+            f
+            for f in self.core.storage.feeds.active()
+            if f.next_poll_at is None or f.next_poll_at <= now
+        ]
+        if not due:
+            return []
+        ingestor = self.core.ingestor()
+        ingestor.on_disabled = lambda feed, error: self._disabled.append((feed, error))
+        # Fetching and analysis block: run them off the event loop.
+        reports = await asyncio.to_thread(ingestor.ingest, due, now)
+        while self._disabled and self.alert is not None:
+            feed, error = self._disabled.pop(0)
+            await self.alert(f"订阅源已停用：{feed.url}（{error}）")
+        return reports
+
+    async def send_digests(self, *, force: bool = False) -> DeliveryReport:
+        """Finish what was planned, plan what is due, send it: the `digest send` sequence."""
+        now = int(self.clock())
+        if not take_lock(self.core, self.owner, now):
+            log.warning("jobs.locked another process holds the scheduler lock; not sending")
+            return DeliveryReport()
+        store = self.core.storage.deliveries
+        if not self.recovered:
+            ambiguous = store.recover(now)
+            if ambiguous:
+                log.warning("delivery.recovered ambiguous=%d", ambiguous)
+            self.recovered = True
+        first = await self.deliverer.run()
+        self.planner.plan_due(int(self.clock()), force=force, channels=tuple(self.senders))
+        second = await self.deliverer.run()
+        return DeliveryReport(
+            sent=first.sent + second.sent,
+            retried=first.retried + second.retried,
+            failed=first.failed + second.failed,
+            left=second.left,
+        )
+
+    # -- the scheduler ---------------------------------------------------------------
+
+    def start(self, *, poll_seconds: int = 60) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        first = dt.datetime.now(dt.UTC)  # both jobs run once right away, then every minute
+        scheduler.add_job(
+            self._safe(self.poll_feeds),
+            "interval",
+            seconds=poll_seconds,
+            id="feeds",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=first,
+        )
+        scheduler.add_job(
+            self._safe(self.send_digests),
+            "interval",
+            seconds=poll_seconds,
+            id="digests",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=first + dt.timedelta(seconds=5),
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+        return scheduler
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        self.core.storage.deliveries.release(LOCK, self.owner)
+
+    def _safe(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            try:
+                await job()
+            except Exception:  # a failing tick must not kill the scheduler
+                log.exception("jobs.failed job=%s", getattr(job, "__name__", "?"))
+
+        return run

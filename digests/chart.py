@@ -1,0 +1,138 @@
+"""A small PNG bar chart of a digest's stories by city and topic.
+
+Drawn with ``matplotlib.figure.Figure`` and the Agg canvas directly: no pyplot, no
+display, no global state. Chinese labels need a CJK font; when none is installed the
+labels are written in pinyin/English instead of boxes, and missing-glyph warnings are
+silenced for any name the table below does not know.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from collections import Counter
+
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from digests.compose import OTHER_LABEL, Digest, DigestSection
+
+__all__ = ["CJK_FONTS", "cjk_font", "render_chart"]
+
+CJK_FONTS: tuple[str, ...] = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Droid Sans Fallback",
+)
+NO_TOPIC = "综合"
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100  # 800 x 450 px
+
+# Labels for a machine without a CJK font: readable instead of tofu boxes.
+_LATIN = {
+    "长沙": "Changsha",
+    "株洲": "Zhuzhou",
+    "湘潭": "Xiangtan",
+    OTHER_LABEL: "Other",
+    NO_TOPIC: "General",
+    "产业": "Industry",
+    "科创": "Innovation",
+    "交通": "Transport",
+    "公共服务": "Public services",
+    "生态": "Ecology",
+    "改革": "Reform",
+    "文旅": "Culture & tourism",
+}
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The first installed font family of :data:`CJK_FONTS`, or ``None``."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _place(section: DigestSection) -> tuple[str, str]:
+    """(city, topic) of a section; a section built from a label alone is parsed."""
+    city, topic = section.city, section.topic
+    if city is None and topic is None and section.label != OTHER_LABEL:
+        if "·" in section.label:
+            city, _, topic = section.label.partition("·")
+        elif all(section.label in story.cities for story in section.stories):
+            city = section.label
+        else:
+            topic = section.label
+    return city or OTHER_LABEL, topic or NO_TOPIC
+
+
+def render_chart(digest: Digest) -> bytes | None:
+    """PNG bytes (~800x450 px) of the digest's stories per city, stacked by topic.
+
+    Cities and topics appear in section order (that is taxonomy order), stories without
+    a city under 其他. ``None`` when the digest has no stories.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    cities: dict[str, None] = {}
+    topics: dict[str, None] = {}
+    for section in digest.sections:
+        if not section.stories:
+            continue
+        city, topic = _place(section)
+        counts[(city, topic)] += len(section.stories)
+        cities[city] = None
+        topics[topic] = None
+    if not counts:
+        return None
+    # 其他 and 综合 go last whatever order the sections came in.
+    x_names = sorted(cities, key=lambda c: c == OTHER_LABEL)
+    family = cjk_font()
+    with warnings.catch_warnings():
+        # Without a CJK font an unknown Chinese name has no glyphs; say nothing about it.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+        return _draw(digest, x_names, sorted(topics, key=lambda t: t == NO_TOPIC), counts, family)
+
+
+def _draw(
+    digest: Digest,
+    cities: list[str],
+    topics: list[str],
+    counts: Counter[tuple[str, str]],
+    family: str | None,
+) -> bytes:
+    def label(name: str) -> str:
+        return name if family else _LATIN.get(name, name)
+
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    font = {"family": family} if family else {}
+    positions = list(range(len(cities)))
+    bottoms = [0] * len(cities)
+    for index, topic in enumerate(topics):
+        heights = [counts[(city, topic)] for city in cities]
+        ax.bar(positions, heights, 0.6, bottom=bottoms, label=label(topic), color=f"C{index % 10}")
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    ax.set_xticks(positions, [label(c) for c in cities], fontdict=font)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("篇数" if family else "stories", fontdict=font)
+    title = digest.title if family else f"{sum(counts.values())} stories this period"
+    ax.set_title(title, fontdict=font, fontsize=12)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        prop=font_manager.FontProperties(family=family) if family else None,
+    )
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()

@@ -1,0 +1,98 @@
+"""The one command table. /help, Telegram's command menu, the console, the WeChat text
+commands and the README are all generated from it or checked against it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # Telegram/console command without the slash
+    usage: str  # argument synopsis in Chinese, "" when none
+    summary: str  # one line in Chinese, shown in /help and the command menu
+    example: str = ""
+    admin: bool = False  # bot admins only (chat ids in [telegram] admin_ids)
+    changes_chat: bool = False  # in a group, only the group's administrators may use it
+    words: tuple[str, ...] = ()  # Chinese words that call it in WeChat and the console
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "", "开始使用：简介和快捷按钮", words=("开始",)),
+    Command("help", "", "查看全部命令和示例", words=("帮助", "help")),
+    Command(
+        "subscribe",
+        "[城市或主题 ...]",
+        "订阅城市、主题或“城市 主题”组合",
+        "/subscribe 湘潭 交通",
+        changes_chat=True,
+        words=("订阅",),
+    ),
+    Command(
+        "unsubscribe",
+        "[城市或主题 ...]",
+        "退订",
+        "/unsubscribe 湘潭",
+        changes_chat=True,
+        words=("退订", "取消订阅"),
+    ),
+    Command("list", "", "我的订阅和周报时间", words=("我的订阅", "订阅列表")),
+    Command("search", "关键词", "按关键词搜索报道", "/search 融城干道", words=("搜索", "查询")),
+    Command("latest", "[城市或主题]", "最新动态", "/latest 株洲", words=("最新", "最新动态")),
+    Command("figures", "[城市或主题]", "近期关键数据", "/figures 湘潭", words=("数据", "关键数据")),
+    Command("digest", "", "现在预览我的周报", words=("周报", "预览周报")),
+    Command(
+        "settings",
+        "[周几 时间 | 时区 名称 | 暂停 | 恢复]",
+        "周报时间、时区、暂停和恢复",
+        "/settings 周五 18:00",
+        changes_chat=True,
+        words=("设置",),
+    ),
+    Command("feeds", "", "管理员：订阅源列表和健康状况", admin=True, words=("订阅源",)),
+    Command(
+        "addfeed",
+        "URL",
+        "管理员：添加订阅源",
+        "/addfeed https://example.com/rss.xml",
+        admin=True,
+        words=("添加订阅源",),
+    ),
+    Command("removefeed", "URL", "管理员：删除订阅源", admin=True, words=("删除订阅源",)),
+    Command("stats", "", "管理员：订阅、报道、订阅源和投递统计", admin=True, words=("统计",)),
+)
+
+BY_NAME = {c.name: c for c in COMMANDS}
+BY_WORD = {w: c for c in COMMANDS for w in c.words}
+
+
+def help_text(*, admin: bool, html: bool = True) -> str:
+    """The /help reply, generated from the table."""
+    lines = ["<b>长株潭一体化快报 · 命令</b>" if html else "长株潭一体化快报 · 命令"]
+    for c in COMMANDS:
+        if c.admin and not admin:
+            continue
+        usage = f" {c.usage}" if c.usage else ""
+        line = f"/{c.name}{usage} — {c.summary}"
+        if c.example:
+            line += f"（例：{c.example}）"
+        lines.append(line)
+    lines.append("")
+    lines.append(
+        "直接发送文字即可搜索。订阅示例：/subscribe 湘潭 交通 只看湘潭的交通新闻；"
+        "/subscribe 长沙 株洲 订阅两个城市。"
+    )
+    return "\n".join(lines)
+
+
+def menu() -> list[tuple[str, str]]:
+    """(command, description) pairs for Telegram's set_my_commands: public commands only."""
+    return [(c.name, c.summary) for c in COMMANDS if not c.admin]
+
+
+def readme_table() -> str:
+    rows = ["| command | 用法 | 说明 |", "| --- | --- | --- |"]
+    for c in COMMANDS:
+        usage = c.usage.replace("|", "\\|")
+        rows.append(f"| `/{c.name}` | {usage} | {c.summary} |")
+    return "\n".join(rows)

@@ -1,0 +1,178 @@
+"""Chats (delivery targets) and their subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import Chat, Subscription
+from storage.db import Database
+
+MAX_SUBSCRIPTIONS = 30
+
+
+def _chat(row: dict[str, Any], subs: tuple[Subscription, ...]) -> Chat:
+    return Chat(
+        id=row["id"],
+        channel=row["channel"],
+        address=row["address"],
+        kind=row["kind"],
+        subscriptions=subs,
+        day=row["day"],
+        time=row["time"],
+        timezone=row["timezone"],
+        paused=bool(row["paused"]),
+        active=bool(row["active"]),
+        last_digest_at=row["last_digest_at"],
+        next_due_at=row["next_due_at"],
+    )
+
+
+class Chats:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def ensure(
+        self,
+        channel: str,
+        address: str,
+        *,
+        now: int,
+        kind: str = "private",
+        day: str = "mon",
+        time: str = "09:00",
+        timezone: str = "Asia/Shanghai",
+    ) -> Chat:
+        """The chat for (channel, address), created with the given defaults when new.
+
+        A chat that had been deactivated (it blocked us) becomes active again: it wrote to us.
+        """
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO chats (channel, address, kind, day, time, timezone,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (channel, address, kind, day, time, timezone, now),
+            )
+            self.db.execute(
+                "UPDATE chats SET active = 1 WHERE channel = ? AND address = ? AND active = 0",
+                (channel, address),
+            )
+        chat = self.get(channel, address)
+        assert chat is not None
+        return chat
+
+    def get(self, channel: str, address: str) -> Chat | None:
+        rows = self.db.query(
+            "SELECT * FROM chats WHERE channel = ? AND address = ?", (channel, address)
+        )
+        return self._load(rows[0]) if rows else None
+
+    def by_id(self, chat_id: int) -> Chat | None:
+        rows = self.db.query("SELECT * FROM chats WHERE id = ?", (chat_id,))
+        return self._load(rows[0]) if rows else None
+
+    def _load(self, row: dict[str, Any]) -> Chat:
+        subs = self.db.query(
+            "SELECT city, topic FROM subscriptions WHERE chat_id = ? ORDER BY created_at, rowid",
+            (row["id"],),
+        )
+        return _chat(row, tuple(Subscription(s["city"] or None, s["topic"] or None) for s in subs))
+
+    def subscribe(self, chat_id: int, subs: list[Subscription], now: int) -> list[Subscription]:
+        """Add subscriptions; returns those that were new."""
+        added = []
+        with self.db.transaction():
+            count = int(
+                self.db.scalar("SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?", (chat_id,))
+            )
+            for sub in subs:
+                if count >= MAX_SUBSCRIPTIONS:
+                    break
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, city, topic, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (chat_id, sub.city or "", sub.topic or "", now),
+                )
+                if cur.rowcount:
+                    added.append(sub)
+                    count += 1
+        return added
+
+    def unsubscribe(self, chat_id: int, subs: list[Subscription]) -> list[Subscription]:
+        removed = []
+        with self.db.transaction():
+            for sub in subs:
+                cur = self.db.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = ? AND city = ? AND topic = ?",
+                    (chat_id, sub.city or "", sub.topic or ""),
+                )
+                if cur.rowcount:
+                    removed.append(sub)
+        return removed
+
+    def update(self, chat_id: int, **fields: Any) -> None:
+        allowed = {
+            "day",
+            "time",
+            "timezone",
+            "paused",
+            "active",
+            "next_due_at",
+            "last_digest_at",
+            "kind",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not a chat field: {sorted(unknown)}")
+        sets = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.db.transaction():
+            self.db.execute(f"UPDATE chats SET {sets} WHERE id = :id", {**fields, "id": chat_id})
+
+    def migrate(self, channel: str, old: str, new: str) -> None:
+        """A Telegram group became a supergroup: keep everything under the new id."""
+        with self.db.transaction():
+            target = self.get(channel, new)
+            source = self.get(channel, old)
+            if source is None:
+                return
+            if target is None:
+                self.db.execute(
+                    "UPDATE chats SET address = ?, kind = 'group' WHERE id = ?", (new, source.id)
+                )
+            else:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, city, topic, created_at)"
+                    " SELECT ?, city, topic, created_at FROM subscriptions WHERE chat_id = ?",
+                    (target.id, source.id),
+                )
+                self.db.execute("UPDATE chats SET active = 0 WHERE id = ?", (source.id,))
+
+    def due(self, now: int) -> list[Chat]:
+        """Active, unpaused chats with subscriptions whose next digest is due."""
+        rows = self.db.query(
+            "SELECT * FROM chats WHERE active = 1 AND paused = 0 AND next_due_at IS NOT NULL"
+            " AND next_due_at <= ? AND EXISTS (SELECT 1 FROM subscriptions s"
+            " WHERE s.chat_id = chats.id) ORDER BY next_due_at, id",
+            (now,),
+        )
+        return [self._load(r) for r in rows]
+
+    def all(self, channel: str | None = None) -> list[Chat]:
+        sql = "SELECT * FROM chats"
+        params: tuple[Any, ...] = ()
+        if channel:
+            sql += " WHERE channel = ?"
+            params = (channel,)
+        return [self._load(r) for r in self.db.query(sql + " ORDER BY id", params)]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "chats": int(self.db.scalar("SELECT COUNT(*) FROM chats")),
+            "subscribers": int(
+                self.db.scalar(
+                    "SELECT COUNT(DISTINCT chat_id) FROM subscriptions s JOIN chats c"
+                    " ON c.id = s.chat_id WHERE c.active = 1"
+                )
+            ),
+            "subscriptions": int(self.db.scalar("SELECT COUNT(*) FROM subscriptions")),
+            "inactive": int(self.db.scalar("SELECT COUNT(*) FROM chats WHERE active = 0")),
+        }

@@ -1,0 +1,103 @@
+"""The weekly chart: a small PNG, no display, no warnings, None for an empty week."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from core.models import Subscription
+from digests.chart import cjk_font, render_chart
+from digests.compose import Digest, DigestSection, compose
+from tests.test_digest_compose import ALL, SINCE, UNTIL, story
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def week() -> Digest:
+    stories = [
+        story(1, cities=("长沙",), topics=("产业",)),
+        story(2, cities=("长沙",), topics=("科创",)),
+        story(3, cities=("株洲",), topics=("产业",)),
+        story(4, cities=("湘潭",), topics=("交通",)),
+        story(5, cities=(), topics=("生态",)),
+        story(6, cities=("湘潭",), topics=()),
+    ]
+    return compose(stories, [*ALL, Subscription(topic="生态")], since=SINCE, until=UNTIL)
+
+
+def size(png: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def test_chart_is_a_small_png() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no missing-glyph or font warnings leak out
+        png = render_chart(week())
+    assert png is not None and png.startswith(PNG)
+    assert len(png) < 200_000
+    width, height = size(png)
+    assert 700 <= width <= 900 and 400 <= height <= 500
+
+
+def test_chart_none_for_empty_digest() -> None:
+    assert render_chart(compose([], ALL, since=SINCE, until=UNTIL)) is None
+
+
+def test_chart_from_sections_built_by_label() -> None:
+    s = story(1, cities=("株洲",))
+    digest = Digest(
+        title="长株潭一体化周报",
+        since=SINCE,
+        until=UNTIL,
+        figures=(),
+        sections=(DigestSection("株洲·产业", (s,)), DigestSection("株洲", (s,))),
+        story_ids=(1,),
+    )
+    png = render_chart(digest)
+    assert png is not None and png.startswith(PNG)
+
+
+def test_chart_without_cjk_font_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("digests.chart.cjk_font", lambda: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_chart(week())
+    assert png is not None and png.startswith(PNG)
+
+
+def test_chart_with_font_lacking_glyphs_stays_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Chinese-label path, drawn with a font that has no Han glyphs: no warning flood.
+    monkeypatch.setattr("digests.chart.cjk_font", lambda: "DejaVu Sans")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_chart(week())
+    assert png is not None and png.startswith(PNG)
+
+
+def test_cjk_font_is_a_known_family_or_none() -> None:
+    font = cjk_font()
+    assert font is None or isinstance(font, str)
+
+
+def test_chart_runs_without_a_display() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND")}
+    code = (
+        "import sys\n"
+        "from tests.test_chart import week\n"
+        "from digests.chart import render_chart\n"
+        "png = render_chart(week())\n"
+        "assert png.startswith(b'\\x89PNG')\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr

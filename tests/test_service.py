@@ -1,0 +1,146 @@
+"""The chat logic through the console channel: same handlers, replies as plain text."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from channels.console import Console
+from core.app import Core
+from handlers.commands import BY_NAME, COMMANDS, help_text, menu, readme_table
+from handlers.service import ChatService, Request
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def console(sample_core: Core) -> Console:
+    return Console(ChatService(sample_core), stdout=io.StringIO())
+
+
+def talk(console: Console, line: str) -> str:
+    reply = console.handle(line)
+    assert reply is not None
+    console.show(reply)
+    out = console.stdout.getvalue()  # type: ignore[attr-defined]
+    console.stdout.seek(0)
+    console.stdout.truncate()
+    return out
+
+
+def test_every_command_is_in_help_menu_and_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    full = help_text(admin=True)
+    public = help_text(admin=False)
+    menu_names = {n for n, _ in menu()}
+    for c in COMMANDS:
+        assert f"/{c.name}" in full
+        assert f"`/{c.name}`" in readme, f"/{c.name} missing from README"
+        if c.admin:
+            assert f"/{c.name}" not in public and c.name not in menu_names
+        else:
+            assert f"/{c.name}" in public and c.name in menu_names
+    assert readme_table() in readme
+
+
+def test_subscribe_pairs_lists_and_unsubscribe(sample_core: Core) -> None:
+    service = ChatService(sample_core)
+    req = Request(channel="console", address="u1")
+    assert "已订阅：湘潭·交通" in service.command(req, "subscribe", "湘潭 交通").text
+    assert "长沙、株洲" in service.command(req, "subscribe", "长沙 株洲").text
+    assert "湘潭·交通、长沙、株洲" in service.command(req, "list", "").text
+    out = service.command(req, "subscribe", "岳麓，生态").text
+    assert "长沙" in out and "生态" in out
+    chat = service.chat(req)
+    assert chat.next_due_at is not None
+    assert "已退订：长沙" in service.command(req, "unsubscribe", "长沙").text
+    assert "已退订" in service.command(req, "unsubscribe", "全部").text
+    assert service.chat(req).subscriptions == ()
+
+
+@pytest.mark.parametrize("args", ["北京", "湘潭 北京", "<b>x</b>"])
+def test_bad_subscription_lists_the_choices(sample_core: Core, args: str) -> None:
+    text = ChatService(sample_core).command(Request("console", "u2"), "subscribe", args).text
+    assert "可选城市：长沙、株洲、湘潭" in text and "例如" in text
+    assert "<b>x" not in text  # user text is escaped
+
+
+def test_keyboard_toggles_only_the_pressing_chat(sample_core: Core) -> None:
+    service = ChatService(sample_core)
+    alice = Request("telegram", "1001")
+    mallory = Request("telegram", "1002")
+    reply = service.command(alice, "subscribe", "")
+    labels = [b.data for row in reply.buttons for b in row]
+    assert "t:湘潭" in labels and "t:公共服务" in labels
+    service.callback(mallory, "t:湘潭")  # forged or not, it acts on mallory's chat only
+    assert service.chat(alice).subscriptions == ()
+    reply = service.callback(alice, "t:株洲")
+    assert "已订阅：株洲" in reply.text and any(
+        b.text == "✅ 株洲" for row in reply.buttons for b in row
+    )
+    assert "已退订" in service.callback(alice, "t:株洲").text
+    for forged in ["t:", "t:北京", "x:1", "s:abc", "c:stats", "t:" + "长" * 100, "\x00"]:
+        assert "失效" in service.callback(alice, forged).text
+
+
+def test_group_changes_need_group_admin(sample_core: Core) -> None:
+    service = ChatService(sample_core)
+    member = Request("telegram", "-100", kind="group", can_change=False)
+    assert "群管理员" in service.command(member, "subscribe", "湘潭").text
+    assert "群管理员" in service.callback(member, "t:湘潭").text
+    assert "当前没有订阅" in service.command(member, "list", "").text
+    admin = Request("telegram", "-100", kind="group", can_change=True)
+    assert "已订阅：湘潭" in service.command(admin, "subscribe", "湘潭").text
+
+
+def test_admin_commands_are_refused_to_others(sample_core: Core) -> None:
+    service = ChatService(sample_core)
+    for name in ("feeds", "addfeed", "removefeed", "stats"):
+        assert BY_NAME[name].admin
+        text = service.command(Request("telegram", "5"), name, "").text
+        assert "只有管理员" in text
+    admin = Request("telegram", "5", is_admin=True)
+    assert "订阅源" in service.command(admin, "feeds", "").text
+    stats = service.command(admin, "stats", "").text
+    assert "报道：19 条" in stats and "投递" in stats
+
+
+def test_search_pages_and_rate_limit(console: Console) -> None:
+    out = talk(console, "湘潭")
+    assert "搜索结果（第 1–5 条）" in out and "#1 更多" in out
+    out = talk(console, "#1")
+    assert "第 6–10 条" in out
+    service = console.service
+    req = Request("telegram", "77")
+    answers = [service.command(req, "search", "湘潭").text for _ in range(12)]
+    assert "太频繁" in answers[-1] and "太频繁" not in answers[0]
+    assert "请在命令后输入关键词" in service.command(req, "search", "").text
+
+
+def test_latest_figures_digest_settings(console: Console) -> None:
+    assert "最新动态" in talk(console, "/latest 株洲")
+    assert "关键数据" in talk(console, "/figures 湘潭")
+    assert "还没有订阅" in talk(console, "/digest")
+    talk(console, "/subscribe 湘潭")
+    digest = talk(console, "/digest")
+    assert "【关键数据】" in digest and "长株潭一体化周报" in digest
+    assert "每周五 18:00" in talk(console, "/settings 周五 18:00")
+    assert "已暂停" in talk(console, "/settings 暂停")
+    assert "已恢复" in talk(console, "/settings 恢复")
+    assert "未知的时区" in talk(console, "/settings 时区 Mars/Base")
+    assert "没看懂" in talk(console, "/settings 明天")
+
+
+def test_unknown_command_and_plain_text(console: Console) -> None:
+    assert "发送 /help" in talk(console, "/nosuch")
+    assert "搜索结果" in talk(console, "融城干道")
+    assert "订阅" in talk(console, "订阅 株洲 产业")
+    assert "株洲·产业" in talk(console, "我的订阅")
+
+
+def test_console_loop_reads_until_quit(sample_core: Core) -> None:
+    lines = iter(["/help\n", "退出\n"])
+    out = io.StringIO()
+    Console(ChatService(sample_core), stdout=out).run(lambda: next(lines))
+    text = out.getvalue()
+    assert "/subscribe" in text and "再见" in text
