@@ -74,17 +74,57 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class RobotSettings:
+    """A WeCom group robot: a delivery target with its own subscriptions and schedule."""
+
+    name: str = ""
+    key_env: str = ""  # the environment variable holding the webhook key
+    subscriptions: tuple[str, ...] = ()  # "湘潭", "交通", "株洲 产业"
+    digest: str = "mon 09:00"  # day and time
+    timezone: str = "Asia/Shanghai"
+    key: str = field(default="", repr=False)  # filled from key_env, never from the file
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    robots: tuple[RobotSettings, ...] = ()
+    per_minute: int = 20
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    """The WeChat Official Account / WeCom app callback server (interactive queries)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8081
+    path: str = "/wechat"
+    app_id: str = ""  # AppID (Official Account) or CorpID (WeCom app), for encrypted mode
+    token: str = field(default="", repr=False)  # from WECHAT_TOKEN
+    aes_key: str = field(default="", repr=False)  # from WECHAT_AES_KEY (EncodingAESKey)
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = DatabaseSettings()
     feeds: FeedSettings = FeedSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     telegram: TelegramSettings = TelegramSettings()
     digest: DigestSettings = DigestSettings()
+    wecom: WeComSettings = WeComSettings()
+    wechat: WeChatSettings = WeChatSettings()
     log_level: str = "INFO"
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force, for log redaction."""
-        values = [self.telegram.token, self.telegram.webhook_secret]
+        values = [
+            self.telegram.token,
+            self.telegram.webhook_secret,
+            self.wechat.token,
+            self.wechat.aes_key,
+            *(r.key for r in self.wecom.robots),
+        ]
         return tuple(v for v in values if v)
 
 
@@ -92,6 +132,8 @@ class Settings:
 _SECRET_ENV = {
     ("telegram", "token"): "TELEGRAM_BOT_TOKEN",
     ("telegram", "webhook_secret"): "TELEGRAM_WEBHOOK_SECRET",
+    ("wechat", "token"): "WECHAT_TOKEN",
+    ("wechat", "aes_key"): "WECHAT_AES_KEY",
 }
 # Plain settings that the environment may override.
 _ENV_OVERRIDES = {
@@ -139,6 +181,22 @@ def load_settings(
             data.setdefault(section, {})[key] = env[var]
     if db_path:
         data.setdefault("database", {})["path"] = db_path
+    robots = data.get("wecom", {}).get("robots", [])
+    if isinstance(robots, list):
+        for i, robot in enumerate(robots):
+            if not isinstance(robot, dict):
+                continue
+            if "key" in robot:
+                raise ConfigError(
+                    f"wecom.robots[{i}].key must come from the environment"
+                    " (name the variable in key_env)"
+                )
+            key_env = robot.get("key_env")
+            if isinstance(key_env, str) and key_env:
+                var = key_env
+                if not env.get(var):
+                    raise ConfigError(f"wecom.robots[{i}]: environment variable {var} is not set")
+                robot["key"] = env[var]
     settings = _build(Settings, data, "")
     for key, allowed in _CHOICES.items():
         value = settings
@@ -147,6 +205,15 @@ def load_settings(
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
     _check_time(settings.digest.time, "digest.time")
+    for i, robot in enumerate(settings.wecom.robots):
+        if not robot.name or not robot.key_env:
+            raise ConfigError(f"wecom.robots[{i}] needs name and key_env")
+        day, _, at = robot.digest.partition(" ")
+        if day not in _CHOICES["digest.day"]:
+            raise ConfigError(
+                f"wecom.robots[{i}].digest must be like 'mon 09:00', got {robot.digest!r}"
+            )
+        _check_time(at, f"wecom.robots[{i}].digest")
     return settings
 
 

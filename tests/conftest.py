@@ -65,3 +65,18 @@ def server() -> Iterator[FeedServer]:
 
 
 __all__ = ["DATA", "FEEDS", "NOW", "ROOT", "SAMPLES", "SAMPLE_FEEDS", "FakeClock"]
+
+
+@pytest.fixture
+def sample_copy(sample_core: Core, tmp_path: Path) -> Iterator[Core]:
+    """A private, writable copy of the sample database, on a fake clock at NOW."""
+    import shutil
+
+    from core.app import Core
+
+    sample_core.storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    dst = tmp_path / "copy.db"
+    shutil.copy(sample_core.storage.db.path, dst)
+    c = Core(load_settings(None, environ={}, db_path=str(dst)), clock=FakeClock(NOW))
+    yield c
+    c.close()

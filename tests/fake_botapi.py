@@ -76,7 +76,7 @@ QUERY_INVALID = "Bad Request: query is too old and response timeout expired or q
 
 # Parameters whose form value is a plain string; every other value PTB sends is JSON-encoded.
 _STRING_PARAMS = frozenset(
-    {
+    [
         "text",
         "caption",
         "parse_mode",
@@ -88,9 +88,8 @@ _STRING_PARAMS = frozenset(
         "language_code",
         "business_connection_id",
         "message_effect_id",
-    }
+    ]
 )
-_SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 _TAG_ENTITY = {
     "b": "bold",
     "strong": "bold",
@@ -140,7 +139,8 @@ class Call:
     method: str
     params: dict[str, Any]
     time: float  # time.monotonic()
-    content_type: str
+    content_type: str  # PTB 22: x-www-form-urlencoded, or multipart/form-data with files
+    files: dict[str, int] = field(default_factory=dict)  # uploaded field -> size in bytes
     error_code: int | None = None
 
 
@@ -321,10 +321,6 @@ class FakeBotAPI:
         """PTB's ``base_url``: PTB appends the token and ``/<method>``."""
         return f"http://127.0.0.1:{self.port}/bot"
 
-    @property
-    def base_file_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/file/bot"
-
     async def start(self) -> None:
         """Bind 127.0.0.1 on a free port and serve on the running loop."""
         self._loop = asyncio.get_running_loop()
@@ -351,6 +347,7 @@ class FakeBotAPI:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._loop = None
 
     async def __aenter__(self) -> FakeBotAPI:
         await self.start()
@@ -695,12 +692,12 @@ class FakeBotAPI:
         with self._changed:
             self._changed.notify_all()
             waiters = list(self._async_waiters)
-        for loop, event in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake_pollers)
+        calls = [(loop, event.set) for loop, event in waiters]
+        if self._loop is not None:
+            calls.append((self._loop, self._wake_pollers))
+        for loop, callback in calls:
+            with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                loop.call_soon_threadsafe(callback)
 
     def _wake_pollers(self) -> None:
         if self._poll_wakeup is not None:
@@ -716,7 +713,8 @@ class FakeBotAPI:
         except ValueError:
             return _json(ApiError(400, "Bad Request: invalid request body").body(), 400)
         uploads = params.pop("__uploads__", {})
-        call = Call(method, params, time.monotonic(), request.content_type)
+        files = {name: upload.size for name, upload in uploads.items()}
+        call = Call(method, params, time.monotonic(), request.content_type, files)
         try:
             if not prefix.startswith("bot") or not re.fullmatch(r"\d+:[\w-]+", prefix[3:]):
                 raise ApiError(404, "Not Found")
@@ -1103,39 +1101,24 @@ def _user(user_id: int, first_name: str | None = None, username: str | None = No
     return user
 
 
+_ADMIN_RIGHTS_ON = (
+    "can_manage_chat can_delete_messages can_manage_video_chats can_change_info "
+    "can_invite_users can_pin_messages"
+)
+_ADMIN_RIGHTS_OFF = (
+    "can_be_edited is_anonymous can_restrict_members can_promote_members can_post_stories "
+    "can_edit_stories can_delete_stories"
+)
+
+
 def _member(user: dict[str, Any], status: str) -> dict[str, Any]:
     """A ChatMember object with the fields PTB requires for ``status``."""
     member: dict[str, Any] = {"status": status, "user": user}
     if status == "creator":
         member["is_anonymous"] = False
     elif status == "administrator":
-        member.update(
-            dict.fromkeys(
-                (
-                    "can_be_edited",
-                    "is_anonymous",
-                    "can_restrict_members",
-                    "can_promote_members",
-                    "can_post_stories",
-                    "can_edit_stories",
-                    "can_delete_stories",
-                ),
-                False,
-            )
-        )
-        member.update(
-            dict.fromkeys(
-                (
-                    "can_manage_chat",
-                    "can_delete_messages",
-                    "can_manage_video_chats",
-                    "can_change_info",
-                    "can_invite_users",
-                    "can_pin_messages",
-                ),
-                True,
-            )
-        )
+        member.update(dict.fromkeys(_ADMIN_RIGHTS_OFF.split(), False))
+        member.update(dict.fromkeys(_ADMIN_RIGHTS_ON.split(), True))
     elif status == "kicked":
         member["until_date"] = 0
     elif status == "restricted":

@@ -94,12 +94,10 @@ async def test_get_me_returns_the_fake_identity() -> None:
 @async_test
 async def test_a_wrong_token_is_rejected_as_invalid() -> None:
     async with FakeBotAPI() as fake:
-        bot = Bot("654321:WRONG-TOKEN", base_url=fake.base_url)
-        try:
-            with pytest.raises(InvalidToken):
-                await bot.get_me()
-        finally:
-            await bot.shutdown()
+        # As in Application.initialize(): __aenter__ calls getMe, and shuts down on failure.
+        with pytest.raises(InvalidToken, match="rejected by the server"):
+            async with Bot("654321:WRONG-TOKEN", base_url=fake.base_url):
+                pass
         assert fake.calls("getMe")[0].error_code == 401
 
 
@@ -164,7 +162,8 @@ async def test_send_photo_records_the_upload() -> None:
         assert message.photo and message.caption == "图表" and message.chat.type == "supergroup"
         (sent,) = fake.sent(GROUP)
         assert sent.photo and sent.photo_size == len(png) and sent.text == "<i>图表</i>"
-        assert fake.calls("sendPhoto")[0].content_type == "multipart/form-data"
+        (call,) = fake.calls("sendPhoto")
+        assert call.content_type == "multipart/form-data" and call.files == {"photo": len(png)}
 
 
 @async_test
