@@ -6,7 +6,11 @@ import asyncio
 import logging
 import signal
 import sys
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from telegram.error import TelegramError
+from telegram.ext import Application
 
 from channels.console import Console, ConsoleSender
 from core.app import Core
@@ -16,6 +20,7 @@ from core.jobs import Jobs
 from handlers.service import ChatService
 
 log = logging.getLogger(__name__)
+WEBHOOK_PATH = "telegram"
 
 
 def _telegram_bot(core: Core):
@@ -70,7 +75,9 @@ async def run_console(core: Core, *, ingest_first: bool) -> int:
     return 0
 
 
-async def run_telegram(core: Core) -> int:
+@asynccontextmanager
+async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Application]:
+    """The Telegram bot up (polling or webhook) with its scheduled jobs, until the block ends."""
     from channels.telegram import TelegramBot, TelegramSender
 
     tg = core.settings.telegram
@@ -79,38 +86,46 @@ async def run_telegram(core: Core) -> int:
     service = ChatService(core)
     bot = TelegramBot(service, admin_ids=tg.admin_ids)
     app = bot.build(tg.token, base_url=tg.api_base_url)
+
+    async def alert(text: str) -> None:
+        for admin in tg.admin_ids:
+            with suppress(TelegramError):
+                await app.bot.send_message(admin, text)
+
+    async with app:
+        await bot.publish_commands(app)
+        scheduler = Jobs(core, {"telegram": TelegramSender(app.bot)}, alert=alert)
+        await app.start()
+        updater = app.updater
+        assert updater is not None
+        try:
+            if tg.mode == "webhook":
+                await updater.start_webhook(
+                    listen=tg.webhook_listen,
+                    port=tg.webhook_port,
+                    url_path=WEBHOOK_PATH,
+                    webhook_url=tg.webhook_url,
+                    secret_token=tg.webhook_secret,
+                )
+            else:
+                await updater.start_polling()
+            if jobs:
+                scheduler.start()
+            yield app
+        finally:
+            scheduler.stop()
+            if updater.running:
+                await updater.stop()
+            await app.stop()
+
+
+async def run_telegram(core: Core) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-
-    async def alert(text: str) -> None:
-        for admin in tg.admin_ids:
-            with suppress(Exception):
-                await app.bot.send_message(admin, text)
-
-    async with app:
-        await bot.publish_commands(app)
-        jobs = Jobs(core, {"telegram": TelegramSender(app.bot)}, alert=alert)
-        await app.start()
-        assert app.updater is not None
-        if tg.mode == "webhook":
-            await app.updater.start_webhook(
-                listen=tg.webhook_listen,
-                port=tg.webhook_port,
-                url_path="telegram",
-                webhook_url=tg.webhook_url,
-                secret_token=tg.webhook_secret,
-            )
-        else:
-            await app.updater.start_polling()
-        jobs.start()
+    async with telegram_running(core):
         print("bot running; Ctrl+C to stop", file=sys.stderr)
-        try:
-            await stop.wait()
-        finally:
-            jobs.stop()
-            await app.updater.stop()
-            await app.stop()
+        await stop.wait()
     return 0

@@ -114,3 +114,42 @@ def test_search_never_raises_on_arbitrary_text(sample_core: Core, text: str) -> 
     except InvalidQueryError:
         return
     assert len(page.hits) <= 10
+
+
+ALPHABET = "湘潭株洲长沙融城干道绿心跨市通办，。、 5Gg幹"
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.text(alphabet=ALPHABET, min_size=5, max_size=60), min_size=5, max_size=25),
+    st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=4), min_size=1, max_size=6),
+)
+def test_recall_on_random_documents(core: Core, docs: list[str], queries: list[str]) -> None:
+    from feeds.parse import Entry
+
+    store = core.storage
+    base = store.db.scalar("SELECT COUNT(*) FROM articles")
+    feed = store.feeds.ensure("random-feed", 0)
+    for i, doc in enumerate(docs):
+        entry = Entry(
+            guid=f"r{base + i}",
+            link="",
+            title=f"t{base + i}",
+            content=doc,
+            published=1_700_000_000 + base + i,
+        )
+        store.articles.upsert(
+            feed.id, entry, core.analyzer.analyze(entry.title, doc), 1_800_000_000
+        )
+    for q in queries + [d[2:5] for d in docs[:3]]:
+        try:
+            found = {h.story.id for h in store.search.search(q, limit=50).hits}
+        except InvalidQueryError:
+            continue
+        expected = store.search.substring_scan(q)
+        if len(expected) <= 50:
+            assert expected <= found  # recall 1.0 (the jieba fallback may add more)
+            if expected:
+                assert found == expected

@@ -248,3 +248,83 @@ def test_token_never_logged(sample_copy: Core, caplog: pytest.LogCaptureFixture)
     assert logged  # something was logged at DEBUG
     assert TOKEN not in logged and TOKEN.split(":")[1] not in logged
     assert TOKEN not in caplog.text
+
+
+def test_webhook_mode_requires_the_secret_token(sample_copy: Core) -> None:
+    import socket
+
+    import httpx
+
+    from channels.runner import telegram_running
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+
+    async def scenario() -> None:
+        async with FakeBotAPI() as fake:
+            tg = dataclasses.replace(
+                sample_copy.settings.telegram,
+                token=TOKEN,
+                api_base_url=fake.base_url,
+                mode="webhook",
+                webhook_url="https://bot.example.invalid/telegram",
+                webhook_listen="127.0.0.1",
+                webhook_port=port,
+                webhook_secret="s3cret-value",
+            )
+            sample_copy.settings = dataclasses.replace(sample_copy.settings, telegram=tg)
+            async with telegram_running(sample_copy, jobs=False):
+                assert fake.webhook["url"] == "https://bot.example.invalid/telegram"
+                (hook,) = fake.calls("setWebhook")
+                assert hook.params.get("secret_token") == "s3cret-value"
+                update = {
+                    "update_id": 1,
+                    "message": {
+                        "message_id": 1,
+                        "date": 0,
+                        "text": "/help",
+                        "chat": {"id": USER, "type": "private"},
+                        "from": {"id": USER, "is_bot": False, "first_name": "测试"},
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                    },
+                }
+                url = f"http://127.0.0.1:{port}/telegram"
+                async with httpx.AsyncClient() as client:
+                    refused = await client.post(url, json=update)
+                    wrong = await client.post(
+                        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                    )
+                    assert refused.status_code == 403 and wrong.status_code == 403
+                    assert fake.sent(USER) == []
+                    ok = await client.post(
+                        url,
+                        json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"},
+                    )
+                    assert ok.status_code == 200
+                (reply,) = await fake.wait_for_sent(USER, 1, timeout=10)
+                assert "/subscribe" in (reply.text or "")
+
+    asyncio.run(scenario())
+
+
+def test_webhook_mode_without_secret_is_a_config_error(sample_copy: Core) -> None:
+    from channels.runner import telegram_running
+    from core.errors import ConfigError
+
+    tg = dataclasses.replace(
+        sample_copy.settings.telegram,
+        token=TOKEN,
+        mode="webhook",
+        webhook_url="https://bot.example.invalid/telegram",
+    )
+    sample_copy.settings = dataclasses.replace(sample_copy.settings, telegram=tg)
+
+    async def scenario() -> None:
+        async with telegram_running(sample_copy, jobs=False):
+            pass
+
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        asyncio.run(scenario())
