@@ -230,11 +230,14 @@ def _probe(url: str, settings: Settings) -> None:
 
 
 def cmd_run(core: Core, args: argparse.Namespace) -> int:
-    """Start the bot: Telegram when a token is set, else the console chat (offline demo)."""
-    from channels.runner import run_console, run_telegram
+    """Start the bot: Telegram with a token, WeCom/WeChat when configured, else the console."""
+    from channels.runner import run_console, run_service, run_telegram
 
-    if core.settings.telegram.token:
+    settings = core.settings
+    if settings.telegram.token:
         return asyncio.run(run_telegram(core))
+    if settings.wecom.robots or settings.wechat.enabled:
+        return asyncio.run(run_service(core))
     return asyncio.run(run_console(core, ingest_first=True))
 
 

@@ -51,6 +51,7 @@ class Analyzer:
         folded_title = fold(display_title)
         folded_body = fold(display_text)
         words = self.tokenizer.words(folded_body or folded_title)
+        title_words = self.tokenizer.words(folded_title) if folded_body else []
         summary_source = display_text if display_text else display_title
         figures = tuple(extract_figures(summary_source))
         return Analysis(
@@ -60,7 +61,9 @@ class Analyzer:
             traditional=is_traditional(display_title + display_text),
             cities=self.tagger.cities(folded_title, folded_body),
             topics=self.tagger.topics(folded_title, folded_body),
-            keywords=tuple(self.tokenizer.keywords(folded_title + "\n" + folded_body)),
+            keywords=tuple(
+                self.tokenizer.keywords("", self.keyword_count, words=title_words + words)
+            ),
             figures=figures,
             summary=summarize(summary_source, figures),
             signature=dedup.signature(words),

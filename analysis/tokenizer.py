@@ -1,7 +1,10 @@
-"""The analyser's own jieba tokenizer, with the domain dictionary, loaded once.
+"""The analyser's own segmenter, with the domain dictionary, loaded once.
 
-A private ``jieba.Tokenizer`` instance rather than jieba's global one, so the domain
-words never leak into (or depend on) other users of jieba in the process.
+Two engines behind one interface: jieba (the reference) and rjieba, the Rust port,
+which gives the same words on our texts at many times the speed (a test checks that
+they agree). Each is a private instance, so the domain words never leak into (or
+depend on) other users of jieba in the process. Keywords are TF-IDF over the words
+already cut, with jieba's IDF table, so a text is segmented once.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 import jieba
 import jieba.analyse
@@ -17,38 +22,86 @@ import jieba.analyse
 jieba.setLogLevel(logging.WARNING)
 
 _WORDISH = re.compile(r"\w", re.UNICODE)
+_IDF: tuple[dict[str, float], float, frozenset[str]] | None = None
+_IDF_LOCK = threading.Lock()
+
+
+def _idf() -> tuple[dict[str, float], float, frozenset[str]]:
+    """jieba's IDF table, its median (for unknown words) and its stop words, loaded once."""
+    global _IDF
+    with _IDF_LOCK:
+        if _IDF is None:
+            tfidf = jieba.analyse.TFIDF()
+            _IDF = (dict(tfidf.idf_freq), float(tfidf.median_idf), frozenset(tfidf.stop_words))
+        return _IDF
+
+
+def available_engines() -> tuple[str, ...]:
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return ("jieba",)
+    return ("rjieba", "jieba")
 
 
 class Tokenizer:
     """Segments folded Chinese text into words and extracts keywords."""
 
-    def __init__(self, user_words: Iterable[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
-        self._lock = threading.Lock()
-        self._ready = False
+    def __init__(self, user_words: Iterable[str] = (), engine: str = "auto") -> None:
+        if engine == "auto":
+            engine = available_engines()[0]
+        if engine not in ("jieba", "rjieba"):
+            raise ValueError(f"unknown segmenter: {engine}")
+        self.engine = engine
         self._user_words = tuple(user_words)
-        self._tfidf = jieba.analyse.TFIDF()
-        self._tfidf.tokenizer = self._jieba
+        self._lock = threading.Lock()
+        self._impl: Any = None
 
-    def _init(self) -> None:
+    def _init(self) -> Any:
         with self._lock:
-            if self._ready:
-                return
-            self._jieba.initialize()
-            for word in self._user_words:
-                # A high frequency keeps domain words whole against the general dictionary.
-                self._jieba.add_word(word, freq=max(2000, 500 * len(word)))
-            self._ready = True
+            if self._impl is not None:
+                return self._impl
+            if self.engine == "rjieba":
+                import rjieba
+
+                impl = rjieba.Jieba()
+                for word in self._user_words:
+                    impl.add_word(word, _freq(word), None)
+            else:
+                impl = jieba.Tokenizer()
+                impl.initialize()
+                for word in self._user_words:
+                    impl.add_word(word, freq=_freq(word))
+            self._impl = impl
+            return impl
+
+    def cut(self, text: str) -> list[str]:
+        """Every token of ``text`` in order (accurate mode with HMM), punctuation included."""
+        impl = self._impl or self._init()
+        if self.engine == "rjieba":
+            return list(impl.cut(text, True))
+        return list(impl.lcut(text, HMM=True))
 
     def words(self, text: str) -> list[str]:
-        """Words of ``text`` in order (accurate mode), without punctuation or spaces."""
-        if not self._ready:
-            self._init()
-        return [w for w in self._jieba.lcut(text, HMM=True) if _WORDISH.search(w)]
+        """Words of ``text`` in order, without punctuation or spaces."""
+        return [w for w in self.cut(text) if _WORDISH.search(w)]
 
-    def keywords(self, text: str, k: int = 8) -> list[str]:
-        """The ``k`` most characteristic words (TF-IDF), two characters or longer."""
-        if not self._ready:
-            self._init()
-        tags = self._tfidf.extract_tags(text, topK=k * 2)
-        return [t for t in tags if len(t) >= 2 and not t.isdigit()][:k]
+    def keywords(self, text: str, k: int = 8, words: list[str] | None = None) -> list[str]:
+        """The ``k`` most characteristic words (TF-IDF), two characters or longer.
+
+        Pass ``words`` when the text was already segmented, to skip cutting it again.
+        """
+        idf, median, stop = _idf()
+        counts = Counter(
+            w
+            for w in (words if words is not None else self.words(text))
+            if len(w) >= 2 and not w.isdigit() and w not in stop
+        )
+        total = sum(counts.values()) or 1
+        scored = sorted(counts, key=lambda w: (-counts[w] * idf.get(w, median) / total, w))
+        return scored[:k]
+
+
+def _freq(word: str) -> int:
+    # A high frequency keeps domain words whole against the general dictionary.
+    return max(2000, 500 * len(word))

@@ -32,6 +32,34 @@ def _telegram_bot(core: Core):
     return Bot(tg.token)
 
 
+@asynccontextmanager
+async def wecom_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
+    """The WeCom robot sender when robots are configured (robots synced from the config)."""
+    if not core.settings.wecom.robots:
+        yield {}
+        return
+    from channels.wecom import WeComSender, sync_robots
+
+    sync_robots(core)
+    async with WeComSender(core.settings.wecom) as sender:
+        yield {"wecom": sender}
+
+
+@asynccontextmanager
+async def wechat_serving(core: Core, service: ChatService) -> AsyncIterator[None]:
+    """The WeChat callback server, when ``[wechat] enabled``."""
+    if not core.settings.wechat.enabled:
+        yield
+        return
+    from channels.wechat import serve
+
+    runner = await serve(core, service)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
 async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
     """`digest send`: finish planned deliveries, plan and send due digests, return."""
     senders: dict[str, Sender] = {"console": ConsoleSender()}
@@ -43,13 +71,38 @@ async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
         await bot.initialize()
         senders["telegram"] = TelegramSender(bot)
     try:
-        jobs = Jobs(core, senders)
-        report = await jobs.send_digests(force=force)
-        jobs.stop()
-        return report
+        async with wecom_senders(core) as wecom:
+            jobs = Jobs(core, {**senders, **wecom})
+            report = await jobs.send_digests(force=force)
+            jobs.stop()
+            return report
     finally:
         if bot is not None:
             await bot.shutdown()
+
+
+async def run_service(core: Core) -> int:
+    """No Telegram: the scheduler for WeCom robots and the WeChat callback server."""
+    stop = _stop_event()
+    service = ChatService(core)
+    async with wecom_senders(core) as wecom, wechat_serving(core, service):
+        jobs = Jobs(core, {**wecom})
+        jobs.start()
+        print("service running (WeCom/WeChat); Ctrl+C to stop", file=sys.stderr)
+        try:
+            await stop.wait()
+        finally:
+            jobs.stop()
+    return 0
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def run_console(core: Core, *, ingest_first: bool) -> int:
@@ -92,9 +145,10 @@ async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Ap
             with suppress(TelegramError):
                 await app.bot.send_message(admin, text)
 
-    async with app:
+    async with app, wecom_senders(core) as wecom, wechat_serving(core, service):
         await bot.publish_commands(app)
-        scheduler = Jobs(core, {"telegram": TelegramSender(app.bot)}, alert=alert)
+        senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot), **wecom}
+        scheduler = Jobs(core, senders, alert=alert)
         await app.start()
         updater = app.updater
         assert updater is not None
@@ -120,11 +174,7 @@ async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Ap
 
 
 async def run_telegram(core: Core) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = _stop_event()
     async with telegram_running(core):
         print("bot running; Ctrl+C to stop", file=sys.stderr)
         await stop.wait()

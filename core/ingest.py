@@ -22,6 +22,7 @@ from storage.articles import MERGED, NEW, UNCHANGED, UPDATED
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 24 * 3600
+BATCH = 200
 
 
 @dataclass
@@ -88,12 +89,16 @@ class Ingestor:
             parsed = parse_feed(
                 result.content, url=feed.url, content_type=result.headers.get("content-type")
             )
-            for entry in parsed.entries:
-                analysis = self.analyzer.analyze(entry.title, entry.content)
-                outcome = store.articles.upsert(feed.id, entry, analysis, now)
-                _count(report, outcome)
+            entries = parsed.entries
+            for start in range(0, len(entries), BATCH):
+                # One transaction per batch: each entry is still all-or-nothing, and a
+                # kill loses at most the batch in flight, which the next poll redoes.
+                with store.db.transaction():
+                    for entry in entries[start : start + BATCH]:
+                        analysis = self.analyzer.analyze(entry.title, entry.content)
+                        _count(report, store.articles.upsert(feed.id, entry, analysis, now))
                 if progress:
-                    progress(1)
+                    progress(len(entries[start : start + BATCH]))
             store.feeds.record_success(
                 feed.id,
                 now=now,

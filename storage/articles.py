@@ -59,11 +59,17 @@ class Articles:
         digest = content_hash(analysis)
         published = min(entry.published or now, now)  # a date in the future is not news yet
         with self.db.transaction():
+            # Two indexed lookups: an OR across guid and url would scan the feed's history.
             existing = self.db.query(
-                "SELECT id, story_id, content_hash FROM articles"
-                " WHERE feed_id = ? AND (guid = ? OR (? != '' AND url = ?)) LIMIT 1",
-                (feed_id, entry.guid, entry.link, entry.link),
+                "SELECT id, story_id, content_hash FROM articles WHERE feed_id = ? AND guid = ?",
+                (feed_id, entry.guid),
             )
+            if not existing and entry.link:
+                existing = self.db.query(
+                    "SELECT id, story_id, content_hash FROM articles"
+                    " WHERE url = ? AND feed_id = ? LIMIT 1",
+                    (entry.link, feed_id),
+                )
             if existing:
                 row = existing[0]
                 if row["content_hash"] == digest:

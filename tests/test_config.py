@@ -22,9 +22,9 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     example = ROOT / "config.example.toml"
     s = load_settings(example, environ={})
     text = example.read_text(encoding="utf-8")
-    for section in ("database", "feeds", "analysis", "telegram", "digest"):
+    for section in ("database", "feeds", "analysis", "telegram", "digest", "wecom", "wechat"):
         for key in getattr(s, section).__dataclass_fields__:
-            if key in ("token", "webhook_secret"):
+            if key in ("token", "webhook_secret", "aes_key", "robots"):
                 continue
             assert f"{key} =" in text or f"# {key} =" in text, f"{section}.{key} undocumented"
 
@@ -69,3 +69,20 @@ def test_missing_config_file_is_a_one_line_error(
     err = capsys.readouterr().err
     assert code != 0
     assert err.count("\n") == 1 and "nope.toml" in err and "Traceback" not in err
+
+
+def test_example_robot_is_valid_when_uncommented(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("# [[wecom.robots]]")
+    for i in range(start, len(lines)):
+        if not lines[i].startswith("# "):
+            break
+        lines[i] = lines[i][2:]
+    path = tmp_path / "c.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    s = load_settings(path, environ={"WECOM_KEY_RONGCHENG": "k"})
+    assert s.wecom.robots[0].subscriptions == ("湘潭", "交通", "株洲 产业")
+    assert "k" in s.secrets()
+    with pytest.raises(ConfigError, match="WECOM_KEY_RONGCHENG"):
+        load_settings(path, environ={})

@@ -96,6 +96,16 @@ def test_sigkill_during_broadcast_loses_nothing_and_repeats_nothing(
             lost.append(p["id"])
         elif n > 1 and p["id"] not in ambiguous:
             repeated.append(p["id"])
+    twice = sum(
+        1
+        for p in parts
+        if received[(int(p["address"]), p["body"] if p["kind"] == "text" else "photo:" + p["body"])]
+        > 1
+    )
+    print(
+        f"\ncrash: kills={kills} parts={len(parts)} lost={len(lost)} "
+        f"ambiguous={len(ambiguous)} delivered_twice={twice}"
+    )
     assert lost == [] and repeated == []
     # Every chat got its digest, and only one digest each.
     digests = store.db.query("SELECT chat_id, COUNT(*) AS n FROM digests GROUP BY chat_id")

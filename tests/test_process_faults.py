@@ -16,7 +16,7 @@ from feeds.parse import parse_feed
 from storage import Storage
 from tests.conftest import NOW, ROOT, SAMPLES, FakeClock
 
-ITEMS = 400
+ITEMS = 3000
 
 
 def _big_feed(path: Path) -> None:
@@ -71,7 +71,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_database(tmp_path: Path) -> N
     kills = 0
     for _ in range(5):
         proc = _ingest(db, feed)
-        time.sleep(rng.uniform(1.5, 4.0))
+        time.sleep(rng.uniform(1.0, 3.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -82,6 +82,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_database(tmp_path: Path) -> N
         finally:
             store.close()
     assert kills >= 3
+    print(f"\ningest: kills={kills}, consistent after every kill")
     assert _ingest(db, feed).wait(timeout=300) == 0
     store = Storage.open(db)
     try:

@@ -1,0 +1,402 @@
+"""The WeChat Official Account / WeCom app callback server: chat commands as passive replies.
+
+WeChat POSTs each message the user sends to our URL as XML and takes the HTTP response
+as the reply ("passive reply"), within 5 seconds, else it retries the same ``MsgId``
+up to three times. So every request is answered at once: the command runs off the event
+loop under a 4-second guard, each ``MsgId`` is processed once and its reply is replayed
+to retries, and a long reply is cut into pages of at most 2048 bytes that the user
+turns with “更多”.
+
+Security: every request is signature-checked before anything is processed (plain mode:
+``signature`` over token, timestamp and nonce; encrypted mode, when ``WECHAT_AES_KEY``
+is set: ``msg_signature`` over those and the ciphertext). XML is parsed with defusedxml
+with DTDs and entities forbidden, never with the standard library parser. The token and
+the AES key never reach a log line or a response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as SafeET
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from channels.markup import html_to_plain
+from core.app import Core
+from core.errors import ConfigError
+from digests.split import split_text, utf8_len
+from handlers.service import ChatService, Reply, Request
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+REPLY_LIMIT = 2048  # bytes of Content in a passive text reply
+ANSWER_WITHIN = 4.0  # seconds; WeChat gives up after 5
+MAX_BODY = 64 * 1024  # a WeChat message is a few hundred bytes
+MORE_WORDS = frozenset({"更多", "下一页", "more"})
+MORE_POINTER = "（回复“更多”查看下一页）"
+MORE_RESULTS = "回复“更多”查看更多结果。"
+BUSY = "正在处理，请稍后再试"
+NO_MORE = "没有更多内容了。发送关键词重新搜索，或发送“帮助”查看命令。"
+NOT_TEXT = "目前只能处理文字消息。发送“帮助”查看命令，或直接发送关键词搜索。"
+FAILED = "抱歉，处理出错了，请稍后再试。"
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Expiring(Generic[K, V]):
+    """A bounded mapping whose entries expire ``ttl`` seconds after they were set (LRU)."""
+
+    def __init__(self, maxsize: int, ttl: float, clock: Callable[[], float]) -> None:
+        self.maxsize = maxsize
+        self.ttl = ttl
+        self.clock = clock
+        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[0] <= self.clock():
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return item[1]
+
+    def pop(self, key: K) -> V | None:
+        value = self.get(key)
+        self._items.pop(key, None)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = (self.clock() + self.ttl, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True)
+class Message:
+    """The fields of an incoming message that we use."""
+
+    to_user: str  # our account
+    from_user: str  # the user's OpenID (UserID for a WeCom app)
+    msg_type: str
+    content: str
+    msg_id: str  # MsgId, or a stand-in for events, which carry none
+    event: str = ""
+
+
+class BadRequest(Exception):
+    """The request body is not a message we accept (answered 400)."""
+
+
+class WeChatEndpoint:
+    """The callback handlers and their per-user state (pages, MsgId replies)."""
+
+    def __init__(
+        self,
+        core: Core,
+        service: ChatService,
+        *,
+        timeout: float = ANSWER_WITHIN,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        cfg = core.settings.wechat
+        if not cfg.token:
+            raise ConfigError("WeChat needs WECHAT_TOKEN (the token set in the admin console)")
+        self.core = core
+        self.service = service
+        self.timeout = timeout
+        self.clock = clock
+        self._token = cfg.token
+        self._crypto: WeChatCrypto | None = None
+        self._wecom: WeComCrypto | None = None
+        if cfg.aes_key:
+            if not cfg.app_id:
+                raise ConfigError("wechat.app_id (AppID or CorpID) is needed with WECHAT_AES_KEY")
+            try:
+                self._crypto = WeChatCrypto(cfg.token, cfg.aes_key, cfg.app_id)
+                self._wecom = WeComCrypto(cfg.token, cfg.aes_key, cfg.app_id)
+            except (ValueError, AssertionError, TypeError):
+                raise ConfigError(
+                    "WECHAT_AES_KEY must be the 43-character EncodingAESKey"
+                ) from None
+        self.replies: Expiring[tuple[str, str], str] = Expiring(10_000, 600.0, time.monotonic)
+        self.pages: Expiring[str, list[str]] = Expiring(1_000, 3600.0, time.monotonic)
+        self.more: Expiring[str, str] = Expiring(1_000, 3600.0, time.monotonic)
+        self._inflight: dict[tuple[str, str], asyncio.Future[str]] = {}
+        # One worker: commands run in order, off the loop, and the 4 s guard can fire.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wechat")
+
+    @property
+    def encrypted(self) -> bool:
+        return self._crypto is not None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- GET: URL verification ------------------------------------------------------
+
+    async def verify(self, request: web.Request) -> web.Response:
+        q = request.query
+        timestamp, nonce, echostr = q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr")
+        if echostr is None:
+            return web.Response(status=400, text="missing echostr")
+        if "msg_signature" in q:  # a WeCom app: echostr is encrypted
+            if self._wecom is None:
+                return web.Response(status=403, text="forbidden")
+            try:
+                plain = self._wecom.check_signature(q["msg_signature"], timestamp, nonce, echostr)
+            except InvalidSignatureException:
+                log.warning("wechat.bad_signature kind=verify")
+                return web.Response(status=403, text="forbidden")
+            except Exception:  # bad base64, padding or CorpID: not from WeCom
+                log.warning("wechat.bad_echostr")
+                return web.Response(status=400, text="bad echostr")
+            text = plain.decode("utf-8") if isinstance(plain, bytes) else str(plain)
+            return web.Response(text=text)
+        if not self._signed(q.get("signature", ""), timestamp, nonce):
+            log.warning("wechat.bad_signature kind=verify")
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=echostr)
+
+    def _signed(self, signature: str, timestamp: str, nonce: str) -> bool:
+        try:
+            check_signature(self._token, signature, timestamp, nonce)
+        except InvalidSignatureException:
+            return False
+        return True
+
+    # -- POST: messages --------------------------------------------------------------
+
+    async def receive(self, request: web.Request) -> web.Response:
+        q = request.query
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if self.encrypted:
+            unsigned = not q.get("msg_signature")  # checked against the ciphertext below
+        else:
+            unsigned = not self._signed(q.get("signature", ""), timestamp, nonce)
+        if unsigned:
+            log.warning("wechat.bad_signature kind=message")
+            return web.Response(status=403, text="forbidden")
+        body = await request.read()
+        try:
+            if self._crypto is not None:
+                root = self._decrypt(body, q.get("msg_signature", ""), timestamp, nonce)
+                if root is None:
+                    log.warning("wechat.bad_signature kind=message")
+                    return web.Response(status=403, text="forbidden")
+            else:
+                root = _parse(body)
+            message = _message(root)
+        except BadRequest as e:
+            log.warning("wechat.bad_request reason=%s", e)
+            return web.Response(status=400, text="bad request")
+        xml = await self.answer(message)
+        if not xml:
+            return web.Response(text="success")  # WeChat's "no reply"
+        if self._crypto is not None:
+            xml = self._crypto.encrypt_message(xml, nonce or "czt", str(int(self.clock())))
+        return web.Response(text=xml, content_type="application/xml")
+
+    def _decrypt(self, body: bytes, signature: str, timestamp: str, nonce: str) -> Element | None:
+        """The inner message of an encrypted request; None when the signature is wrong."""
+        assert self._crypto is not None
+        outer = _parse(body)
+        encrypt = outer.findtext("Encrypt")
+        if not encrypt or not signature:
+            # Unsigned or not encrypted at all: treat like a bad signature, process nothing.
+            return None
+        try:
+            plain = self._crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce)
+        except InvalidSignatureException:
+            return None
+        except Exception as e:  # bad base64, padding or AppID: not from WeChat
+            raise BadRequest(f"undecryptable ({type(e).__name__})") from None
+        return _parse(plain if isinstance(plain, bytes) else str(plain).encode("utf-8"))
+
+    async def answer(self, message: Message) -> str:
+        """The reply XML for ``message`` ("" for none); a retried ``MsgId`` gets the first
+        reply again without being processed again."""
+        key = (message.from_user, message.msg_id)
+        cached = self.replies.get(key)
+        if cached is not None:
+            log.info("wechat.retry_replayed")
+            return cached
+        future = self._inflight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._reply_xml(message))
+            self._inflight[key] = future
+            future.add_done_callback(lambda f: self._finished(key, f))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+        except TimeoutError:
+            # Keep working: WeChat's retry of this MsgId will get the finished reply.
+            log.warning("wechat.slow_reply timeout=%.1f", self.timeout)
+            return _reply_xml(message, BUSY, int(self.clock()))
+
+    def _finished(self, key: tuple[str, str], future: asyncio.Future[str]) -> None:
+        self._inflight.pop(key, None)
+        if not future.cancelled() and future.exception() is None:
+            self.replies[key] = future.result()
+
+    async def _reply_xml(self, message: Message) -> str:
+        try:
+            text = await self._reply_text(message)
+        except Exception:
+            log.exception("wechat.reply_failed msg_type=%s", message.msg_type)
+            text = FAILED
+        return _reply_xml(message, text, int(self.clock())) if text else ""
+
+    async def _reply_text(self, message: Message) -> str:
+        user = message.from_user
+        req = Request(channel=CHANNEL, address=user, kind="private", user=user)
+        if message.msg_type == "event":
+            if message.event.lower() == "subscribe":  # followed the account: introduce us
+                return await self._run(req, lambda: self.service.text(req, "开始"))
+            return ""
+        if message.msg_type != "text":
+            return NOT_TEXT
+        words = message.content.strip()
+        if words.lower() in MORE_WORDS:
+            pages = self.pages.pop(user)
+            if pages:
+                return self._page(user, pages)
+            data = self.more.pop(user)
+            if data is None:
+                return NO_MORE
+            return await self._run(req, lambda: self.service.callback(req, data))
+        self.pages.pop(user)
+        self.more.pop(user)
+        return await self._run(req, lambda: self.service.text(req, words))
+
+    async def _run(self, req: Request, call: Callable[[], Reply]) -> str:
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(self._executor, call)
+        text = html_to_plain(reply.text).strip()
+        more = next((b.data for row in reply.buttons for b in row if b.text == "更多"), None)
+        if more is not None:
+            self.more[req.address] = more
+            text += "\n\n" + MORE_RESULTS
+        pages = paginate(text)
+        return self._page(req.address, pages) if pages else ""
+
+    def _page(self, user: str, pages: list[str]) -> str:
+        if len(pages) > 1:
+            self.pages[user] = pages[1:]
+            return f"{pages[0]}\n{MORE_POINTER}"
+        return pages[0]
+
+
+def paginate(text: str, limit: int = REPLY_LIMIT) -> list[str]:
+    """``text`` in pages that fit ``limit`` bytes with the “更多” pointer, cut at sentences."""
+    room = limit - utf8_len("\n" + MORE_POINTER)
+    pages = [p.strip() for p in split_text(text, room, utf8_len)]
+    return [p for p in pages if p]
+
+
+def _parse(body: bytes) -> Element:
+    try:
+        return SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as e:
+        raise BadRequest(f"forbidden XML ({type(e).__name__})") from None
+    except (ParseError, ValueError):
+        raise BadRequest("malformed XML") from None
+
+
+def _message(root: Element) -> Message:
+    def field(name: str) -> str:
+        return (root.findtext(name) or "").strip()
+
+    from_user, to_user, msg_type = field("FromUserName"), field("ToUserName"), field("MsgType")
+    if not (from_user and to_user and msg_type):
+        raise BadRequest("missing FromUserName, ToUserName or MsgType")
+    msg_id = field("MsgId") or f"{field('CreateTime')}:{msg_type}:{field('Event')}"
+    return Message(
+        to_user=to_user,
+        from_user=from_user,
+        msg_type=msg_type.lower(),
+        content=root.findtext("Content") or "",
+        msg_id=msg_id,
+        event=field("Event"),
+    )
+
+
+def _cdata(text: str) -> str:
+    text = _NOT_XML_CHARS.sub("", text)
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _reply_xml(message: Message, content: str, now: int) -> str:
+    """A passive text reply: addressed back to the sender, from our account."""
+    return (
+        "<xml>"
+        f"<ToUserName>{_cdata(message.from_user)}</ToUserName>"
+        f"<FromUserName>{_cdata(message.to_user)}</FromUserName>"
+        f"<CreateTime>{now}</CreateTime>"
+        "<MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{_cdata(content)}</Content>"
+        "</xml>"
+    )
+
+
+ENDPOINT = web.AppKey("wechat_endpoint", WeChatEndpoint)
+
+
+def create_app(
+    core: Core,
+    service: ChatService,
+    *,
+    timeout: float = ANSWER_WITHIN,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The callback application: GET verifies the URL, POST answers messages."""
+    endpoint = WeChatEndpoint(core, service, timeout=timeout, clock=clock)
+    app = web.Application(client_max_size=MAX_BODY)
+    app[ENDPOINT] = endpoint
+    path = core.settings.wechat.path or "/wechat"
+    app.router.add_get(path, endpoint.verify)
+    app.router.add_post(path, endpoint.receive)
+
+    async def close(_: web.Application) -> None:
+        endpoint.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def serve(core: Core, service: ChatService) -> web.AppRunner:
+    """Start the callback server on ``[wechat] host:port``; stop it with ``runner.cleanup()``."""
+    cfg = core.settings.wechat
+    runner = web.AppRunner(create_app(core, service), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.host, cfg.port)
+    await site.start()
+    log.info(
+        "wechat.serving host=%s port=%d path=%s encrypted=%s",
+        cfg.host,
+        cfg.port,
+        cfg.path,
+        bool(cfg.aes_key),
+    )
+    return runner

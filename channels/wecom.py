@@ -1,0 +1,217 @@
+"""WeCom (企业微信) group robots: configured delivery targets and their webhook sender.
+
+Each ``[[wecom.robots]]`` entry is a chat (channel "wecom", address = robot name) whose
+subscriptions and schedule come from the configuration, not from chat commands:
+``sync_robots`` makes the database say exactly what the file says. ``WeComSender``
+posts digest parts to the robot's webhook.
+
+The webhook key is the robot's only credential. It lives in the settings (from the
+environment) and is put into a URL only at request time; no exception message, log line
+or repr carries it, and the httpx logger (which logs request URLs) is held at WARNING.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from core.app import Core
+from core.config import WeComSettings
+from core.errors import (
+    ConfigError,
+    InvalidTargetError,
+    RateLimitedError,
+    TransientError,
+    UserInputError,
+)
+from core.models import Chat, Subscription
+from core.schedule import next_due
+from handlers.service import ChatService
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wecom"
+MAX_IMAGE_BYTES = 2 * 1024 * 1024  # WeCom's limit for an image message, before base64
+RATE_LIMITED = 45009  # "api freq out of limit": 20 messages a minute per robot
+RATE_LIMIT_WAIT = 60.0
+# The key is wrong, the robot was removed or disabled: sending again cannot succeed.
+INVALID_TARGET = frozenset({93000, 93004, 93008, 40001, 40014})
+
+
+def sync_robots(core: Core) -> list[Chat]:
+    """Make every configured robot a chat whose subscriptions and schedule match the config.
+
+    Subscriptions are set to exactly the configured ones; ``next_due_at`` is computed when
+    missing or when the schedule changed. A robot deactivated after a delivery failure is
+    reactivated only when its configuration changed (fixing the key alone is not visible
+    here: the key is never stored). Robots no longer configured are paused. Raises
+    ``ConfigError`` for a subscription the taxonomy does not know.
+    """
+    store = core.storage.chats
+    service = ChatService(core)
+    now = core.now()
+    configured: list[Chat] = []
+    names = set()
+    for i, robot in enumerate(core.settings.wecom.robots):
+        names.add(robot.name)
+        subs = _robot_subscriptions(service, robot.subscriptions, f"wecom.robots[{i}]")
+        day, _, at = robot.digest.partition(" ")
+        existing = store.get(CHANNEL, robot.name)
+        if existing is None:
+            chat = store.ensure(
+                CHANNEL,
+                robot.name,
+                now=now,
+                kind="group",
+                day=day,
+                time=at,
+                timezone=robot.timezone,
+            )
+        else:
+            chat = existing
+        schedule_changed = (chat.day, chat.time, chat.timezone) != (day, at, robot.timezone)
+        subs_changed = set(chat.subscriptions) != set(subs)
+        fields: dict[str, Any] = {}
+        if subs_changed:
+            store.unsubscribe(chat.id, list(chat.subscriptions))
+            store.subscribe(chat.id, subs, now)
+        if schedule_changed:
+            fields.update(day=day, time=at, timezone=robot.timezone)
+        if chat.next_due_at is None or schedule_changed:
+            fields["next_due_at"] = next_due(day, at, robot.timezone, now)
+        if chat.kind != "group":
+            fields["kind"] = "group"
+        if chat.paused:
+            fields["paused"] = 0
+        if not chat.active and (subs_changed or schedule_changed):
+            fields["active"] = 1
+            log.info("wecom.robot_reactivated robot=%s", robot.name)
+        if fields:
+            store.update(chat.id, **fields)
+        synced = store.by_id(chat.id)
+        assert synced is not None
+        configured.append(synced)
+        if existing is None or subs_changed or schedule_changed:
+            log.info(
+                "wecom.robot_synced robot=%s subscriptions=%d schedule=%s",
+                robot.name,
+                len(synced.subscriptions),
+                robot.digest,
+            )
+    for chat in store.all(CHANNEL):
+        if chat.address not in names and not chat.paused:
+            store.update(chat.id, paused=1)
+            log.info("wecom.robot_unconfigured robot=%s paused=1", chat.address)
+    return configured
+
+
+def _robot_subscriptions(
+    service: ChatService, entries: tuple[str, ...], key: str
+) -> list[Subscription]:
+    subs: list[Subscription] = []
+    for entry in entries:
+        try:
+            subs += service.parse_subscriptions(entry)
+        except UserInputError as e:
+            raise ConfigError(f"{key}.subscriptions: {entry!r}: {e}") from e
+    return list(dict.fromkeys(subs))
+
+
+class WeComSender:
+    """Sends digest parts to WeCom group robots through their webhooks.
+
+    Implements ``core.delivery.Sender``. Use as ``async with WeComSender(settings)`` or
+    call ``aclose()`` when done.
+    """
+
+    channel = CHANNEL
+    global_interval = 0.0  # WeCom limits each robot, not the sender as a whole
+
+    def __init__(
+        self,
+        settings: WeComSettings,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._base = settings.api_base_url.rstrip("/")
+        self._keys: dict[str, str] = {r.name: r.key for r in settings.robots}
+        self._per_minute = max(1, int(settings.per_minute))
+        self._timeout = timeout
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        # httpx logs every request URL at INFO, and webhook URLs carry the key.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+    def __repr__(self) -> str:
+        return f"WeComSender(api_base_url={self._base!r}, robots={sorted(self._keys)!r})"
+
+    async def __aenter__(self) -> WeComSender:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def chat_interval(self, chat: Chat) -> float:
+        return 60.0 / self._per_minute
+
+    async def send_text(self, chat: Chat, body: str) -> str:
+        return await self._post(chat, {"msgtype": "markdown", "markdown": {"content": body}})
+
+    async def send_photo(self, chat: Chat, photo: bytes, caption: str) -> str:
+        if len(photo) > MAX_IMAGE_BYTES:
+            # The chart is an extra: skipping it beats retrying a message that cannot fit.
+            log.warning("wecom.image_too_large robot=%s bytes=%d", chat.address, len(photo))
+            return "skipped:image-too-large"
+        payload = {
+            "msgtype": "image",
+            "image": {
+                "base64": base64.b64encode(photo).decode("ascii"),
+                "md5": hashlib.md5(photo).hexdigest(),
+            },
+        }
+        return await self._post(chat, payload)
+
+    async def _post(self, chat: Chat, payload: dict[str, Any]) -> str:
+        key = self._keys.get(chat.address)
+        if not key:
+            raise InvalidTargetError(f"wecom robot {chat.address!r} has no configured key")
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
+        try:
+            response = await self._client.post(
+                f"{self._base}/cgi-bin/webhook/send", params={"key": key}, json=payload
+            )
+        except httpx.HTTPError as e:
+            # ``from None``: httpx errors hold the request, whose URL carries the key.
+            raise TransientError(f"wecom network error: {type(e).__name__}") from None
+        if response.status_code == 429:
+            raise RateLimitedError("wecom HTTP 429", retry_after=RATE_LIMIT_WAIT)
+        if response.status_code != 200:
+            raise TransientError(f"wecom HTTP {response.status_code}")
+        try:
+            data = response.json()
+            errcode = int(data.get("errcode", -1))
+            errmsg = str(data.get("errmsg", ""))
+        except (ValueError, AttributeError, TypeError):
+            raise TransientError("wecom answered with a body that is not JSON") from None
+        if errcode == 0:
+            return f"wecom:{time.time_ns() // 1_000_000}"
+        # WeCom's errmsg names a hint and our IP, not the key; redact it anyway.
+        detail = f"errcode {errcode}: {errmsg.replace(key, '***')[:160]}"
+        if errcode == RATE_LIMITED:
+            raise RateLimitedError(f"wecom {detail}", retry_after=RATE_LIMIT_WAIT)
+        if errcode in INVALID_TARGET:
+            raise InvalidTargetError(f"wecom robot {chat.address!r}: {detail}")
+        raise TransientError(f"wecom {detail}")
