@@ -132,24 +132,20 @@ class Jobs:
     def start(self, *, poll_seconds: int = 60) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         first = dt.datetime.now(dt.UTC)  # both jobs run once right away, then every minute
-        scheduler.add_job(
-            self._safe(self.poll_feeds),
-            "interval",
-            seconds=poll_seconds,
-            id="feeds",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=first,
+        jobs: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+            ("feeds", self.poll_feeds),
+            ("digests", self.send_digests),
         )
-        scheduler.add_job(
-            self._safe(self.send_digests),
-            "interval",
-            seconds=poll_seconds,
-            id="digests",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=first + dt.timedelta(seconds=5),
-        )
+        for offset, (job_id, job) in enumerate(jobs):
+            scheduler.add_job(
+                self._safe(job),
+                "interval",
+                seconds=poll_seconds,
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=first + dt.timedelta(seconds=5 * offset),
+            )
         scheduler.start()
         self.scheduler = scheduler
         return scheduler

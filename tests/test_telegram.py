@@ -182,6 +182,14 @@ async def test_reply_errors_do_not_crash_the_bot(sample_copy: Core) -> None:
         fake.fail_next("sendMessage", chat_id=USER, error_code=429, retry_after=1)
         fake.push_message(USER, "/help", user_id=USER)
         await fake.wait_for_calls("sendMessage", 2, timeout=10)
+        fake.fail_next(
+            "sendMessage",
+            chat_id=USER,
+            error_code=400,
+            description="Bad Request: message is too long",
+        )
+        fake.push_message(USER, "/help", user_id=USER)
+        await fake.wait_for_calls("sendMessage", 3, timeout=10)
         (text,) = await ask(fake, USER, "/list")  # still answering, and active again
         assert "订阅" in text
         chat = sample_copy.storage.chats.get("telegram", str(USER))
