@@ -118,13 +118,15 @@ async def run_console(core: Core, *, ingest_first: bool) -> int:
             f"已读取 {ok}/{len(reports)} 个订阅源，共 {counts['stories']} 条报道"
             f"（{counts['articles']} 篇文章）。\n"
         )
-    service = ChatService(core)
+    # The console reads stdin in a thread: it gets its own database connection.
+    chat_core = core.fork()
     jobs = Jobs(core, {"console": ConsoleSender()})
     jobs.start()
     try:
-        await Console(service).run_async()
+        await Console(ChatService(chat_core)).run_async()
     finally:
         jobs.stop()
+        chat_core.close()
     return 0
 
 

@@ -6,6 +6,7 @@ contain it) and every record passes the redacting filter set up in ``core.app``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -149,13 +150,19 @@ class TelegramBot:
         command = BY_NAME.get(name)
         needs_rights = bool(command and command.changes_chat and args)
         request = await self._request(update, context, needs_rights)
-        if command and command.name == "addfeed":
-            import asyncio
-
-            reply = await asyncio.to_thread(self.service.command, request, name, args)
+        if command and command.name == "addfeed" and request.is_admin:
+            reply = await asyncio.to_thread(self._in_thread, request, name, args)
         else:
             reply = self.service.command(request, name, args)
         await self.send(context, request, reply)
+
+    def _in_thread(self, request: Request, name: str, args: str) -> Reply:
+        """A slow command (it fetches a feed) off the event loop, on its own connection."""
+        core = self.service.core.fork()
+        try:
+            return ChatService(core).command(request, name, args)
+        finally:
+            core.close()
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

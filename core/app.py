@@ -23,10 +23,16 @@ from storage import Storage
 class Core:
     """Settings, taxonomy, storage and the (lazily loaded) analyser of one process."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        taxonomy: Taxonomy | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
-        self.taxonomy: Taxonomy = load_taxonomy(settings.analysis.taxonomy)
+        self.taxonomy: Taxonomy = taxonomy or load_taxonomy(settings.analysis.taxonomy)
         self.storage = Storage.open(
             settings.database.path,
             threshold=settings.analysis.merge_threshold,
@@ -34,11 +40,18 @@ class Core:
         )
         self.storage.articles.city_order = self.taxonomy.city_names
         self.storage.articles.topic_order = self.taxonomy.topic_names
-        self.storage.feeds.sync_config(settings.feeds.urls, self.now())
+        if taxonomy is None:
+            self.storage.feeds.sync_config(settings.feeds.urls, self.now())
 
-    @classmethod
-    def open(cls, settings: Settings) -> Core:
-        return cls(settings)
+    def fork(self) -> Core:
+        """The same core with a database connection of its own, for another thread.
+
+        One SQLite connection must not be shared by two threads: a statement from one
+        would join the other's open transaction. The loaded segmenter is shared.
+        """
+        twin = Core(self.settings, clock=self.clock, taxonomy=self.taxonomy)
+        twin.__dict__["analyzer"] = self.analyzer  # cached_property: reuse, don't reload
+        return twin
 
     def _split(self, text: str) -> list[str]:
         return self.analyzer.tokenizer.words(text)

@@ -96,10 +96,15 @@ class Jobs:
         ]
         if not due:
             return []
-        ingestor = self.core.ingestor()
+        # Fetching and analysis block: run them off the event loop, in a thread with a
+        # database connection of its own.
+        worker = self.core.fork()
+        ingestor = worker.ingestor()
         ingestor.on_disabled = lambda feed, error: self._disabled.append((feed, error))
-        # Fetching and analysis block: run them off the event loop.
-        reports = await asyncio.to_thread(ingestor.ingest, due, now)
+        try:
+            reports = await asyncio.to_thread(ingestor.ingest, due, now)
+        finally:
+            worker.close()
         while self._disabled and self.alert is not None:
             feed, error = self._disabled.pop(0)
             await self.alert(f"订阅源已停用：{feed.url}（{error}）")

@@ -74,6 +74,8 @@ def sample_copy(sample_core: Core, tmp_path: Path) -> Iterator[Core]:
 
     from core.app import Core
 
+    # The shared sample must stay pristine: tests that write use a copy.
+    assert sample_core.storage.db.scalar("SELECT COUNT(*) FROM chats") == 0
     sample_core.storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     dst = tmp_path / "copy.db"
     shutil.copy(sample_core.storage.db.path, dst)

@@ -14,8 +14,8 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture
-def console(sample_core: Core) -> Console:
-    return Console(ChatService(sample_core), stdout=io.StringIO())
+def console(sample_copy: Core) -> Console:
+    return Console(ChatService(sample_copy), stdout=io.StringIO())
 
 
 def talk(console: Console, line: str) -> str:
@@ -43,8 +43,8 @@ def test_every_command_is_in_help_menu_and_readme() -> None:
     assert readme_table() in readme
 
 
-def test_subscribe_pairs_lists_and_unsubscribe(sample_core: Core) -> None:
-    service = ChatService(sample_core)
+def test_subscribe_pairs_lists_and_unsubscribe(sample_copy: Core) -> None:
+    service = ChatService(sample_copy)
     req = Request(channel="console", address="u1")
     assert "已订阅：湘潭·交通" in service.command(req, "subscribe", "湘潭 交通").text
     assert "长沙、株洲" in service.command(req, "subscribe", "长沙 株洲").text
@@ -59,14 +59,14 @@ def test_subscribe_pairs_lists_and_unsubscribe(sample_core: Core) -> None:
 
 
 @pytest.mark.parametrize("args", ["北京", "湘潭 北京", "<b>x</b>"])
-def test_bad_subscription_lists_the_choices(sample_core: Core, args: str) -> None:
-    text = ChatService(sample_core).command(Request("console", "u2"), "subscribe", args).text
+def test_bad_subscription_lists_the_choices(sample_copy: Core, args: str) -> None:
+    text = ChatService(sample_copy).command(Request("console", "u2"), "subscribe", args).text
     assert "可选城市：长沙、株洲、湘潭" in text and "例如" in text
     assert "<b>x" not in text  # user text is escaped
 
 
-def test_keyboard_toggles_only_the_pressing_chat(sample_core: Core) -> None:
-    service = ChatService(sample_core)
+def test_keyboard_toggles_only_the_pressing_chat(sample_copy: Core) -> None:
+    service = ChatService(sample_copy)
     alice = Request("telegram", "1001")
     mallory = Request("telegram", "1002")
     reply = service.command(alice, "subscribe", "")
@@ -83,8 +83,8 @@ def test_keyboard_toggles_only_the_pressing_chat(sample_core: Core) -> None:
         assert "失效" in service.callback(alice, forged).text
 
 
-def test_group_changes_need_group_admin(sample_core: Core) -> None:
-    service = ChatService(sample_core)
+def test_group_changes_need_group_admin(sample_copy: Core) -> None:
+    service = ChatService(sample_copy)
     member = Request("telegram", "-100", kind="group", can_change=False)
     assert "群管理员" in service.command(member, "subscribe", "湘潭").text
     assert "群管理员" in service.callback(member, "t:湘潭").text
@@ -93,8 +93,8 @@ def test_group_changes_need_group_admin(sample_core: Core) -> None:
     assert "已订阅：湘潭" in service.command(admin, "subscribe", "湘潭").text
 
 
-def test_admin_commands_are_refused_to_others(sample_core: Core) -> None:
-    service = ChatService(sample_core)
+def test_admin_commands_are_refused_to_others(sample_copy: Core) -> None:
+    service = ChatService(sample_copy)
     for name in ("feeds", "addfeed", "removefeed", "stats"):
         assert BY_NAME[name].admin
         text = service.command(Request("telegram", "5"), name, "").text
@@ -138,9 +138,9 @@ def test_unknown_command_and_plain_text(console: Console) -> None:
     assert "株洲·产业" in talk(console, "我的订阅")
 
 
-def test_console_loop_reads_until_quit(sample_core: Core) -> None:
+def test_console_loop_reads_until_quit(sample_copy: Core) -> None:
     lines = iter(["/help\n", "退出\n"])
     out = io.StringIO()
-    Console(ChatService(sample_core), stdout=out).run(lambda: next(lines))
+    Console(ChatService(sample_copy), stdout=out).run(lambda: next(lines))
     text = out.getvalue()
     assert "/subscribe" in text and "再见" in text
