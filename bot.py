@@ -11,17 +11,18 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.app import Core, setup_logging
-from core.config import Settings, load_settings
+from core.app import Core, RedactingFilter, setup_logging
+from core.config import load_settings
 from core.errors import CztError, FeedError, UserInputError
 from core.models import SearchHit
-from feeds.fetch import FetchOptions, fetch, is_local
+from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
 from storage import fts
 
@@ -189,7 +190,7 @@ def cmd_feeds(core: Core, args: argparse.Namespace) -> int:
             )
     elif args.action == "add":
         url = _normalise_feed(args.target)
-        _probe(url, core.settings)
+        _probe(core, url)
         _, changed = feeds.add(url, now)
         print(f"added: {url}" if changed else f"already present: {url}")
     elif args.action == "remove":
@@ -212,21 +213,12 @@ def cmd_feeds(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
-def _probe(url: str, settings: Settings) -> None:
+def _probe(core: Core, url: str) -> None:
     """Refuse a feed that cannot be fetched and parsed right now."""
-    from feeds.parse import parse_feed
-
-    f = settings.feeds
     try:
-        result = fetch(
-            url,
-            options=FetchOptions(
-                timeout=f.timeout_seconds, max_bytes=f.max_bytes, user_agent=f.user_agent
-            ),
-        )
-        parse_feed(result.content, url=url)
+        core.probe_feed(url)
     except FeedError as e:
-        raise UserInputError(f"cannot use {url}: {e}") from None
+        raise UserInputError(f"cannot use {url}: {e}") from e
 
 
 def cmd_run(core: Core, args: argparse.Namespace) -> int:
@@ -274,7 +266,7 @@ def _preview(core: Core, chat_ref: str | None) -> int:
     if not chats:
         raise UserInputError(f"no such chat: {chat_ref}")
     chat = chats[0]
-    digest = digest_for(core, chat, core.now())
+    digest = digest_for(core, chat, core.now() + 1)  # up to and including now
     if digest.empty:
         print("本周暂无新动态")
     for block in render_html(digest, timezone=chat.timezone):
@@ -352,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: feeds {args.action} needs an argument", file=sys.stderr)
         return EXIT_ERROR
     core = None
+    settings = None
     try:
         settings = load_settings(args.config, db_path=args.db)
         setup_logging(settings)
@@ -359,6 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](core, args)
     except CztError as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as e:  # a bug: one line, secrets removed, details in the log
+        secrets = settings.secrets() if settings is not None else ()
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        message = RedactingFilter(secrets).redact(f"{type(e).__name__}: {e}")
+        print(f"error: unexpected {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

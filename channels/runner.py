@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from channels.console import Console, ConsoleSender
@@ -46,18 +46,21 @@ async def wecom_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
 
 
 @asynccontextmanager
-async def wechat_serving(core: Core, service: ChatService) -> AsyncIterator[None]:
+async def wechat_serving(core: Core) -> AsyncIterator[None]:
     """The WeChat callback server, when ``[wechat] enabled``."""
     if not core.settings.wechat.enabled:
         yield
         return
     from channels.wechat import serve
 
-    runner = await serve(core, service)
+    # WeChat answers in a worker thread: it gets a database connection of its own.
+    worker = core.fork()
+    runner = await serve(worker, ChatService(worker))
     try:
         yield
     finally:
         await runner.cleanup()
+        worker.close()
 
 
 async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
@@ -68,7 +71,10 @@ async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
         from channels.telegram import TelegramSender
 
         bot = _telegram_bot(core)
-        await bot.initialize()
+        try:
+            await bot.initialize()
+        except InvalidToken:  # its message quotes the token: never let it out
+            raise ConfigError("the Telegram bot token was refused (TELEGRAM_BOT_TOKEN)") from None
         senders["telegram"] = TelegramSender(bot)
     try:
         async with wecom_senders(core) as wecom:
@@ -84,8 +90,7 @@ async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
 async def run_service(core: Core) -> int:
     """No Telegram: the scheduler for WeCom robots and the WeChat callback server."""
     stop = _stop_event()
-    service = ChatService(core)
-    async with wecom_senders(core) as wecom, wechat_serving(core, service):
+    async with wecom_senders(core) as wecom, wechat_serving(core):
         jobs = Jobs(core, {**wecom})
         jobs.start()
         print("service running (WeCom/WeChat); Ctrl+C to stop", file=sys.stderr)
@@ -147,7 +152,11 @@ async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Ap
             with suppress(TelegramError):
                 await app.bot.send_message(admin, text)
 
-    async with app, wecom_senders(core) as wecom, wechat_serving(core, service):
+    try:
+        await app.initialize()
+    except InvalidToken:  # its message quotes the token: never let it out
+        raise ConfigError("the Telegram bot token was refused (TELEGRAM_BOT_TOKEN)") from None
+    async with app, wecom_senders(core) as wecom, wechat_serving(core):
         await bot.publish_commands(app)
         senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot), **wecom}
         scheduler = Jobs(core, senders, alert=alert)

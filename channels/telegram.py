@@ -45,10 +45,12 @@ from telegram.ext import (
 
 from core.errors import (
     BlockedError,
+    ChannelDownError,
     ChatMigratedError,
     ConfigError,
     InvalidTargetError,
     RateLimitedError,
+    RejectedError,
     TransientError,
 )
 from core.models import Chat
@@ -283,8 +285,12 @@ class TelegramSender:
             text = e.message.lower()
             if "chat not found" in text or "user is deactivated" in text:
                 raise BlockedError(f"gone: {e.message}") from None
-            raise TransientError(f"bad request: {e.message}") from None
+            raise RejectedError(f"bad request: {e.message}") from None
         except InvalidToken:
-            raise InvalidTargetError("the bot token was refused") from None
+            raise ChannelDownError("the bot token was refused") from None
         except (TimedOut, NetworkError) as e:
             raise TransientError(f"network: {type(e).__name__}") from None
+        except TelegramError as e:
+            raise TransientError(f"telegram: {type(e).__name__}") from None
+        except ValueError:
+            raise InvalidTargetError("not a Telegram chat id") from None

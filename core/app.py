@@ -16,7 +16,8 @@ from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy, load_taxonomy
 from core.config import Settings
 from core.ingest import Ingestor, PollPolicy
-from feeds.fetch import FetchOptions
+from feeds.fetch import FetchOptions, fetch
+from feeds.parse import ParsedFeed, parse_feed
 from storage import Storage
 
 
@@ -67,17 +68,27 @@ class Core:
     def tagger(self) -> Tagger:
         return Tagger(self.taxonomy)
 
+    def fetch_options(self) -> FetchOptions:
+        feeds = self.settings.feeds
+        return FetchOptions(
+            timeout=feeds.timeout_seconds,
+            max_bytes=feeds.max_bytes,
+            max_redirects=feeds.max_redirects,
+            user_agent=feeds.user_agent,
+        )
+
+    def probe_feed(self, url: str) -> ParsedFeed:
+        """Fetch and parse ``url`` now; raises ``FeedError`` when it is not a usable feed."""
+        result = fetch(url, options=self.fetch_options())
+        return parse_feed(result.content, url=url, content_type=result.headers.get("content-type"))
+
     def ingestor(self) -> Ingestor:
         feeds = self.settings.feeds
         return Ingestor(
             storage=self.storage,
             analyzer=self.analyzer,
-            options=FetchOptions(
-                timeout=feeds.timeout_seconds,
-                max_bytes=feeds.max_bytes,
-                max_redirects=feeds.max_redirects,
-                user_agent=feeds.user_agent,
-            ),
+            options=self.fetch_options(),
+            clock=self.clock,
             policy=PollPolicy(
                 interval=feeds.poll_minutes * 60,
                 jitter=feeds.jitter_seconds,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigError
 
@@ -205,6 +206,7 @@ def load_settings(
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
     _check_time(settings.digest.time, "digest.time")
+    _check_zone(settings.digest.timezone, "digest.timezone")
     for i, robot in enumerate(settings.wecom.robots):
         if not robot.name or not robot.key_env:
             raise ConfigError(f"wecom.robots[{i}] needs name and key_env")
@@ -214,6 +216,7 @@ def load_settings(
                 f"wecom.robots[{i}].digest must be like 'mon 09:00', got {robot.digest!r}"
             )
         _check_time(at, f"wecom.robots[{i}].digest")
+        _check_zone(robot.timezone, f"wecom.robots[{i}].timezone")
     return settings
 
 
@@ -221,6 +224,13 @@ def _check_time(value: str, key: str) -> None:
     hh, sep, mm = value.partition(":")
     if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
         raise ConfigError(f"{key} must be HH:MM, got {value!r}")
+
+
+def _check_zone(value: str, key: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(f"{key}: unknown time zone {value!r}") from None
 
 
 def _build(cls: type[Any], data: Any, prefix: str) -> Any:

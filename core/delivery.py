@@ -21,10 +21,12 @@ from typing import Protocol
 from core.app import Core
 from core.errors import (
     BlockedError,
+    ChannelDownError,
     ChatMigratedError,
     DeliveryError,
     InvalidTargetError,
     RateLimitedError,
+    RejectedError,
 )
 from core.models import Chat
 from core.schedule import next_due
@@ -38,18 +40,26 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = 600
+SETTLE = 120  # seconds: longer than any ingest transaction stays open
 
 
-def digest_for(core: Core, chat: Chat, now: int) -> Digest:
-    """The digest ``chat`` is owed at ``now``: stories new since its last digest."""
+def digest_for(core: Core, chat: Chat, now: int, *, settle: int = 0) -> Digest:
+    """The digest ``chat`` is owed at ``now``: stories first seen in [last digest, end).
+
+    Periods are half-open and each starts where the last ended, so no story is in two
+    digests and none falls between them. ``settle`` ends the period that many seconds
+    before ``now``, so a story another process is still committing (first seen just
+    before ``now``) goes into the next digest instead of being missed.
+    """
+    end = now - settle
     lookback = core.settings.digest.lookback_days * 86400
-    since = chat.last_digest_at if chat.last_digest_at is not None else now - lookback
-    stories = core.storage.articles.recent_stories(since, now + 1)
+    since = chat.last_digest_at if chat.last_digest_at is not None else end - lookback
+    stories = core.storage.articles.recent_stories(since, end)
     return compose(
         stories,
         chat.subscriptions,
         since=since,
-        until=now + 1,
+        until=end,
         timezone=chat.timezone,
         city_order=core.taxonomy.city_names,
         topic_order=core.taxonomy.topic_names,
@@ -96,13 +106,13 @@ class Planner:
         for chat in chats:
             if channels and chat.channel not in channels:
                 continue
-            digest = digest_for(self.core, chat, now)
+            digest = digest_for(self.core, chat, now, settle=SETTLE)
             parts = render_parts(self.core, chat, digest)
             due = next_due(chat.day, chat.time, chat.timezone, now)
             digest_id = store.deliveries.plan(
                 chat.id,
                 period_start=digest.since,
-                period_end=now,
+                period_end=digest.until,
                 story_ids=digest.story_ids,
                 parts=parts,
                 now=now,
@@ -173,11 +183,15 @@ class Deliverer:
             queues.setdefault(part.chat_id, []).append(part)
         heap = [(max(q[0].not_before, self._ready.get(c, 0.0)), c) for c, q in queues.items()]
         heapq.heapify(heap)
+        down: set[str] = set()  # channels that refused us as a whole in this run
         while heap:
             ready_at, chat_id = heapq.heappop(heap)
             queue = queues[chat_id]
             chat = chats[chat_id]
             sender = self.senders[chat.channel]
+            if chat.channel in down:
+                report.left += len(queue)
+                continue
             ready_at = max(ready_at, self._global.get(chat.channel, 0.0))
             if ready_at - start > horizon:
                 report.left += len(queue)
@@ -194,6 +208,10 @@ class Deliverer:
                 if outcome == "done":
                     queue.pop(0)
                 elif outcome == "dropped":
+                    queue.clear()
+                elif outcome == "abort":
+                    down.add(chat.channel)
+                    report.left += len(queue)
                     queue.clear()
                 else:  # "retry": the same part again later; the claim counted an attempt
                     queue[0] = dataclasses.replace(part, attempts=part.attempts + 1)
@@ -231,9 +249,27 @@ class Deliverer:
             log.warning("delivery.rate_limited chat=%d retry_after=%.0f", chat.id, wait)
             return "retry", self.clock() + wait
         except ChatMigratedError as e:
-            self.core.storage.chats.migrate(chat.channel, chat.address, e.new_address)
+            holder = self.core.storage.chats.migrate(chat.channel, chat.address, e.new_address)
+            if part.attempts + 1 >= MAX_ATTEMPTS:
+                report.failed += store.fail_chat(chat.id, now, str(e), "failed")
+                return "dropped", 0.0
             store.retry(part, now, now, "chat migrated", "migrated")
+            if holder != chat.id:
+                # The new id already had a chat: the unsent parts moved to it; next run.
+                report.left += 1
+                return "dropped", 0.0
             return "retry", self.clock()
+        except RejectedError as e:
+            store.reject(part, now, str(e))
+            report.failed += 1
+            log.warning("delivery.rejected chat=%d part=%d error=%s", chat.id, part.part, e)
+            return "done", 0.0
+        except ChannelDownError as e:
+            store.retry(part, now, now + 300, str(e), "channel_down")
+            log.error("delivery.channel_down channel=%s error=%s", chat.channel, e)
+            if self.alert is not None:
+                await self.alert(f"投递渠道不可用：{chat.channel}（{e}），稍后重试。")
+            return "abort", 0.0
         except (BlockedError, InvalidTargetError) as e:
             kind = "blocked" if isinstance(e, BlockedError) else "invalid_target"
             self.core.storage.chats.update(chat.id, active=0)
@@ -242,7 +278,9 @@ class Deliverer:
             if self.alert is not None and kind == "invalid_target":
                 await self.alert(f"投递目标已停用：{chat.channel} {chat.address}（{e}）")
             return "dropped", 0.0
-        except DeliveryError as e:  # transient: network, 5xx, anything unknown
+        except Exception as e:  # transient: network, 5xx, and anything unknown
+            if not isinstance(e, DeliveryError):
+                log.exception("delivery.unexpected chat=%d", chat.id)
             attempts = part.attempts + 1
             if attempts >= MAX_ATTEMPTS:
                 report.failed += store.fail_chat(chat.id, now, str(e), "failed")

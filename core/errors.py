@@ -14,7 +14,9 @@
         ├── RateLimitedError      slow down; ``retry_after`` seconds
         ├── TransientError        network or 5xx: retry with backoff
         ├── InvalidTargetError    the target does not exist or is misconfigured
-        └── ChatMigratedError     a Telegram group became a supergroup: ``new_address``
+        ├── ChatMigratedError     a Telegram group became a supergroup: ``new_address``
+        ├── RejectedError         this one message was refused (bad markup): skip it
+        └── ChannelDownError      the whole channel refuses us (bot token revoked)
 
 Every error message is safe to log: no secrets are ever put into one.
 """
@@ -67,7 +69,7 @@ class InvalidQueryError(StorageError):
 
 
 class UserInputError(CztError):
-    """A user's argument we cannot accept; the message is Chinese and shown as is."""
+    """A user's argument we cannot accept; shown as is (Chinese in chat, English in the CLI)."""
 
 
 class DeliveryError(CztError):
@@ -100,3 +102,11 @@ class ChatMigratedError(DeliveryError):
     def __init__(self, message: str, *, new_address: str):
         super().__init__(message)
         self.new_address = new_address
+
+
+class RejectedError(DeliveryError):
+    """The channel refused this one message for good (it would be refused again)."""
+
+
+class ChannelDownError(DeliveryError):
+    """The whole channel refuses us (the bot token was revoked): no chat is at fault."""

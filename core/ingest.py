@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -68,6 +70,7 @@ class Ingestor:
     policy: PollPolicy = field(default_factory=PollPolicy)
     rng: random.Random = field(default_factory=random.Random)
     on_disabled: Callable[[FeedState, str], None] | None = None
+    clock: Callable[[], float] = time.time
 
     def ingest(
         self, feeds: Iterable[FeedState], now: int, progress: Callable[[int], None] | None = None
@@ -90,15 +93,26 @@ class Ingestor:
                 result.content, url=feed.url, content_type=result.headers.get("content-type")
             )
             entries = parsed.entries
+            links = Counter(e.link for e in entries if e.link)
             for start in range(0, len(entries), BATCH):
-                # One transaction per batch: each entry is still all-or-nothing, and a
-                # kill loses at most the batch in flight, which the next poll redoes.
+                batch = entries[start : start + BATCH]
+                # Analyse first, outside the transaction: the write lock is held only for
+                # the writes. One transaction per batch keeps each entry all-or-nothing;
+                # a kill loses at most the batch in flight, which the next poll redoes.
+                analyses = [self.analyzer.analyze(e.title, e.content) for e in batch]
+                written = int(self.clock())  # first_seen: when it becomes visible
                 with store.db.transaction():
-                    for entry in entries[start : start + BATCH]:
-                        analysis = self.analyzer.analyze(entry.title, entry.content)
-                        _count(report, store.articles.upsert(feed.id, entry, analysis, now))
+                    for entry, analysis in zip(batch, analyses, strict=True):
+                        outcome = store.articles.upsert(
+                            feed.id,
+                            entry,
+                            analysis,
+                            written,
+                            match_link=links[entry.link] == 1,
+                        )
+                        _count(report, outcome)
                 if progress:
-                    progress(len(entries[start : start + BATCH]))
+                    progress(len(batch))
             store.feeds.record_success(
                 feed.id,
                 now=now,
@@ -125,6 +139,9 @@ class Ingestor:
             )
         except (FeedError, StorageError) as e:
             self._failed(feed, report, e, now)
+        except Exception as e:  # a bug must cost one feed, not the others
+            log.exception("ingest.unexpected url=%s", feed.url)
+            self._failed(feed, report, FeedError(f"unexpected error: {type(e).__name__}"), now)
         return report
 
     def _failed(self, feed: FeedState, report: FeedReport, error: Exception, now: int) -> None:

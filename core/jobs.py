@@ -56,11 +56,9 @@ def take_lock(core: Core, owner: str, now: int) -> bool:
     store = core.storage.deliveries
     if store.acquire(LOCK, owner, now, LOCK_TTL):
         return True
-    rows = core.storage.db.query("SELECT owner FROM locks WHERE name = ?", (LOCK,))
-    if rows and not _owner_alive(rows[0]["owner"]):
-        core.storage.db.execute(
-            "DELETE FROM locks WHERE name = ? AND owner = ?", (LOCK, rows[0]["owner"])
-        )
+    holder = store.holder(LOCK)
+    if holder is not None and not _owner_alive(holder):
+        store.steal(LOCK, holder)
         return store.acquire(LOCK, owner, now, LOCK_TTL)
     return False
 

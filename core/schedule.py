@@ -58,7 +58,7 @@ def parse_time(text: str) -> str | None:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise UserInputError(f"未知的时区：{name[:40]}（例如 Asia/Shanghai）") from None
 
 

@@ -59,7 +59,10 @@ def fetch(
     opts = options or FetchOptions()
     if is_local(url):
         return _read_local(url, opts)
-    scheme = urlparse(url).scheme
+    try:
+        scheme = urlparse(url).scheme
+    except ValueError as e:
+        raise FetchError(f"invalid URL: {e}") from None
     if scheme not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme: {scheme or '(none)'}")
     headers = {"User-Agent": opts.user_agent, "Accept-Encoding": "gzip, deflate"}
@@ -87,6 +90,8 @@ def fetch(
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
             )
+    except httpx.InvalidURL as e:
+        raise FetchError(f"invalid URL: {e}") from None
     except httpx.TooManyRedirects:
         raise FetchError(f"too many redirects (more than {opts.max_redirects})") from None
     except httpx.TimeoutException as e:

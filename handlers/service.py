@@ -223,12 +223,13 @@ class ChatService:
     # -- commands -----------------------------------------------------------------
 
     def cmd_start(self, req: Request, args: str) -> Reply:
-        self.chat(req)
+        chat = self.chat(req)
         return say(
             "<b>长株潭一体化快报</b>",
             "我每周把长沙、株洲、湘潭一体化的新闻浓缩成一份周报：完成了多少合作事项、"
             "开工了哪些项目、投资多少，一目了然。",
-            "订阅城市或主题后，每周一 09:00 收到周报；直接发送关键词即可搜索。",
+            f"订阅城市或主题后，{describe(chat.day, chat.time, chat.timezone)}收到周报；"
+            "直接发送关键词即可搜索。",
             buttons=(
                 (Button("订阅城市/主题", "c:subscribe"), Button("最新动态", "c:latest")),
                 (Button("关键数据", "c:figures"), Button("帮助", "c:help")),
@@ -304,11 +305,12 @@ class ChatService:
             query = self._searches.get(key)
             if query is None:
                 return say("这次搜索已过期，请重新发送关键词。")
-        self._searches[key] = query
+        page = self.core.storage.search.search(query, limit=SEARCH_PAGE, offset=offset)
+        # Remember the terms actually searched: a run-together query may have been split.
+        self._searches[key] = " ".join(page.terms) or query
         self._searches.move_to_end(key)
         while len(self._searches) > 1000:
             self._searches.popitem(last=False)
-        page = self.core.storage.search.search(query, limit=SEARCH_PAGE, offset=offset)
         return self._render_page(query, page, offset)
 
     def _render_page(self, query: str, page: SearchPage, offset: int) -> Reply:
@@ -387,7 +389,7 @@ class ChatService:
         chat = self.chat(req)
         if not chat.subscriptions:
             return say("还没有订阅，周报无从生成。发送 /subscribe 订阅城市或主题。")
-        digest = digest_for(self.core, chat, self.core.now())
+        digest = digest_for(self.core, chat, self.core.now() + 1)  # up to and including now
         if digest.empty:
             return say("本周暂无新动态。")
         return say(*render_html(digest, timezone=chat.timezone))
@@ -448,7 +450,7 @@ class ChatService:
             state = "✅" if f.active else "⛔ 已停用"
             if f.active and f.consecutive_failures:
                 state = f"⚠️ 连续失败 {f.consecutive_failures} 次"
-            err = f"\n最近错误：{e(f.last_error[:100])}" if f.last_error else ""
+            err = f"\n最近错误：{e(error_zh(f.last_error))}" if f.last_error else ""
             blocks.append(f"{state} {e(f.title or f.url)}\n{e(f.url)}{err}")
         return say(*blocks)
 
@@ -456,20 +458,10 @@ class ChatService:
         url = args.split()[0] if args else ""
         if not url.startswith(("http://", "https://")):
             return say("请给出订阅源的网址，例如：/addfeed https://example.com/rss.xml")
-        from feeds.fetch import FetchOptions, fetch
-        from feeds.parse import parse_feed
-
-        f = self.core.settings.feeds
         try:
-            result = fetch(
-                url,
-                options=FetchOptions(
-                    timeout=f.timeout_seconds, max_bytes=f.max_bytes, user_agent=f.user_agent
-                ),
-            )
-            parsed = parse_feed(result.content, url=url)
+            parsed = self.core.probe_feed(url)
         except FeedError as err:
-            return say(f"无法添加：{e(err)}")
+            return say(f"无法添加：{feed_error_zh(err)}")
         _, changed = self.core.storage.feeds.add(url, self.core.now(), parsed.title)
         if not changed:
             return say("这个订阅源已经在列表里了。")
@@ -523,3 +515,33 @@ def _shift(snippet: str, spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int,
     for s, t in spans:
         out.append((len(e(snippet[:s])), len(e(snippet[:t]))))
     return tuple(out)
+
+
+_ERRORS_ZH = (
+    ("gone", "订阅源已不存在（404/410）"),
+    ("HTML page", "这是网页，不是 RSS/Atom 订阅源"),
+    ("empty document", "内容为空"),
+    ("not a feed", "不是有效的 RSS/Atom 订阅源"),
+    ("too large", "内容过大"),
+    ("timed out", "连接超时"),
+    ("redirects", "重定向次数过多"),
+    ("network error", "无法连接到服务器"),
+    ("invalid URL", "网址格式不正确"),
+    ("unsupported URL scheme", "只支持 http 和 https 网址"),
+    ("HTTP 429", "服务器要求稍后再试（429）"),
+    ("HTTP 5", "服务器出错"),
+    ("HTTP 4", "服务器拒绝了请求"),
+    ("file not found", "文件不存在"),
+)
+
+
+def error_zh(message: str) -> str:
+    """A feed error in Chinese for chat users, with the technical detail after it."""
+    for needle, text in _ERRORS_ZH:
+        if needle in message:
+            return f"{text}（{message[:80]}）"
+    return f"读取失败（{message[:80]}）"
+
+
+def feed_error_zh(error: FeedError) -> str:
+    return error_zh(str(error))

@@ -54,8 +54,15 @@ class Articles:
         self.city_order: Sequence[str] = ()
         self.topic_order: Sequence[str] = ()
 
-    def upsert(self, feed_id: int, entry: Entry, analysis: Analysis, now: int) -> str:
-        """Store one entry atomically; returns NEW, MERGED, UPDATED or UNCHANGED."""
+    def upsert(
+        self, feed_id: int, entry: Entry, analysis: Analysis, now: int, *, match_link: bool = True
+    ) -> str:
+        """Store one entry atomically; returns NEW, MERGED, UPDATED or UNCHANGED.
+
+        An entry is the stored one with its guid, or else (``match_link``, when its link
+        is unique in the feed) the one with its link: some feeds change guids, others
+        point every item at one page.
+        """
         digest = content_hash(analysis)
         published = min(entry.published or now, now)  # a date in the future is not news yet
         with self.db.transaction():
@@ -64,7 +71,7 @@ class Articles:
                 "SELECT id, story_id, content_hash FROM articles WHERE feed_id = ? AND guid = ?",
                 (feed_id, entry.guid),
             )
-            if not existing and entry.link:
+            if not existing and entry.link and match_link:
                 existing = self.db.query(
                     "SELECT id, story_id, content_hash FROM articles"
                     " WHERE url = ? AND feed_id = ? LIMIT 1",
@@ -87,7 +94,9 @@ class Articles:
                 )
                 self._refresh_story(row["story_id"], now)
                 return UPDATED
-            story_id = self._find_story(entry.link, analysis.signature, published)
+            story_id = self._find_story(
+                entry.link if match_link else "", analysis.signature, published
+            )
             article_id = self._new_id(published)
             if story_id is None:
                 story_id = self._new_story(entry, analysis, published, now)
@@ -145,7 +154,7 @@ class Articles:
 
     def _add_bands(self, story_id: int, signature: bytes) -> None:
         rows = [(key, story_id) for key in dedup.band_keys(signature)]
-        self.db.conn.executemany("INSERT INTO story_bands (key, story_id) VALUES (?, ?)", rows)
+        self.db.executemany("INSERT INTO story_bands (key, story_id) VALUES (?, ?)", rows)
 
     def _write_article(
         self,

@@ -127,24 +127,34 @@ class Chats:
         with self.db.transaction():
             self.db.execute(f"UPDATE chats SET {sets} WHERE id = :id", {**fields, "id": chat_id})
 
-    def migrate(self, channel: str, old: str, new: str) -> None:
-        """A Telegram group became a supergroup: keep everything under the new id."""
+    def migrate(self, channel: str, old: str, new: str) -> int | None:
+        """A Telegram group became a supergroup: keep everything under the new id.
+
+        Returns the id of the chat that now holds the subscriptions and unsent messages.
+        """
         with self.db.transaction():
             target = self.get(channel, new)
             source = self.get(channel, old)
             if source is None:
-                return
+                return target.id if target else None
             if target is None:
                 self.db.execute(
                     "UPDATE chats SET address = ?, kind = 'group' WHERE id = ?", (new, source.id)
                 )
+                return source.id
             else:
+                self.db.execute(
+                    "UPDATE deliveries SET chat_id = ? WHERE chat_id = ?"
+                    " AND state IN ('pending', 'sending')",
+                    (target.id, source.id),
+                )
                 self.db.execute(
                     "INSERT OR IGNORE INTO subscriptions (chat_id, city, topic, created_at)"
                     " SELECT ?, city, topic, created_at FROM subscriptions WHERE chat_id = ?",
                     (target.id, source.id),
                 )
                 self.db.execute("UPDATE chats SET active = 0 WHERE id = ?", (source.id,))
+                return target.id
 
     def due(self, now: int) -> list[Chat]:
         """Active, unpaused chats with subscriptions whose next digest is due."""

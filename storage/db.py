@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,12 @@ class Database:
         except sqlite3.Error as e:
             raise StorageError(f"{e.__class__.__name__}: {e}") from e
 
+    def executemany(self, sql: str, rows: Any) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as e:
+            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """All rows of a read query as dicts."""
         try:
@@ -244,9 +250,6 @@ class Database:
 
     def integrity_ok(self) -> bool:
         return self.scalar("PRAGMA integrity_check") == "ok"
-
-    def register(self, name: str, fn: Callable[..., Any], arity: int) -> None:
-        self.conn.create_function(name, arity, fn, deterministic=True)
 
 
 def _statements(script: str) -> list[str]:

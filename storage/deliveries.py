@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from storage.db import Database
 
@@ -77,7 +76,7 @@ class Deliveries:
             if not cur.rowcount:
                 return None
             digest_id = int(cur.lastrowid or 0)
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO deliveries (digest_id, chat_id, part, kind, body, photo)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(digest_id, chat_id, i, p.kind, p.body, p.photo) for i, p in enumerate(parts)],
@@ -106,10 +105,6 @@ class Deliveries:
         )
         return [Part(**r) for r in rows]
 
-    def next_wakeup(self) -> int | None:
-        value = self.db.scalar("SELECT MIN(not_before) FROM deliveries WHERE state = ?", (PENDING,))
-        return None if value is None else int(value)
-
     def claim(self, part_id: int) -> bool:
         """pending → sending; False when another process claimed it first."""
         with self.db.transaction():
@@ -137,6 +132,25 @@ class Deliveries:
                 (PENDING, not_before, error[:300], part.id),
             )
             self.event(kind, now, chat_id=part.chat_id, detail=error[:300])
+
+    def reject(self, part: Part, now: int, error: str) -> None:
+        """Give up on one part the channel refused for good; the others still go."""
+        with self.db.transaction():
+            self.db.execute(
+                "UPDATE deliveries SET state = ?, last_error = ? WHERE id = ?",
+                (FAILED, error[:300], part.id),
+            )
+            self.event("rejected", now, chat_id=part.chat_id, detail=error[:300])
+            self._settle(part.digest_id)
+
+    def steal(self, name: str, owner: str) -> None:
+        """Remove ``owner``'s hold on lock ``name`` (that process is gone)."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+
+    def holder(self, name: str) -> str | None:
+        rows = self.db.query("SELECT owner FROM locks WHERE name = ?", (name,))
+        return str(rows[0]["owner"]) if rows else None
 
     def fail_chat(self, chat_id: int, now: int, error: str, kind: str) -> int:
         """Give up on every unsent part for a chat (it blocked us or is gone)."""
@@ -186,12 +200,6 @@ class Deliveries:
             r["state"]: r["n"]
             for r in self.db.query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
         }
-
-    def parts_of(self, digest_id: int) -> list[dict[str, Any]]:
-        return self.db.query(
-            "SELECT part, kind, state, attempts FROM deliveries WHERE digest_id = ? ORDER BY part",
-            (digest_id,),
-        )
 
     # Process locks: one scheduler and one deliverer per database.
 

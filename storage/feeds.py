@@ -62,10 +62,6 @@ class Feeds:
         rows = self.db.query("SELECT * FROM feeds WHERE url = ?", (url,))
         return _feed(rows[0]) if rows else None
 
-    def by_id(self, feed_id: int) -> FeedState | None:
-        rows = self.db.query("SELECT * FROM feeds WHERE id = ?", (feed_id,))
-        return _feed(rows[0]) if rows else None
-
     def list(self, *, include_removed: bool = False) -> list[FeedState]:
         sql = "SELECT * FROM feeds"
         if not include_removed:

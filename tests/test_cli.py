@@ -179,3 +179,34 @@ def test_cli_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
 
 def test_sample_files_exist() -> None:
     assert (SAMPLES / "czt-sample.xml").is_file()
+
+
+def test_refused_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+    import os
+
+    from tests.fake_botapi import TOKEN, FakeBotAPI
+
+    fake = FakeBotAPI(token="1:the-real-one-000000000000000000").start_in_thread()
+    try:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": fake.base_url}
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bot.py"),
+                "--db",
+                str(tmp_path / "x.db"),
+                "digest",
+                "send",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    finally:
+        fake.stop_thread()
+    assert proc.returncode != 0
+    assert "token was refused" in proc.stderr and "Traceback" not in proc.stderr
+    assert TOKEN not in proc.stderr + proc.stdout
+    assert TOKEN.split(":")[1] not in proc.stderr + proc.stdout

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from core.app import Core
-from core.delivery import Planner
+from core.delivery import SETTLE, Planner
 from core.errors import BlockedError, ChatMigratedError, RateLimitedError, TransientError
 from core.jobs import Jobs
 from core.models import Chat, Subscription
@@ -118,7 +118,7 @@ def test_digest_at_due_time_exactly_once(world) -> None:  # type: ignore[no-unty
     run(again.send_digests())
     assert sender.sent == first
     chat = core.storage.chats.by_id(chat.id)
-    assert chat is not None and chat.last_digest_at == due
+    assert chat is not None and chat.last_digest_at == due - SETTLE
     assert chat.next_due_at is not None and chat.next_due_at == due + 7 * 86400
 
 
@@ -144,9 +144,10 @@ def test_next_week_only_new_stories(world) -> None:  # type: ignore[no-untyped-d
 
 
 def test_force_sends_everyone_now(world) -> None:  # type: ignore[no-untyped-def]
-    core, _, sender, jobs = world
+    core, clock, sender, jobs = world
     subscribe(core, "104", Subscription(city="株洲"))
     subscribe(core, "105", Subscription(city="长沙", topic="科创"))
+    clock.advance(3600)
     run(jobs.send_digests(force=True))
     assert {s[0] for s in sender.sent} == {"104", "105"}
 
@@ -204,6 +205,7 @@ def test_pacing_30_per_second_and_one_per_chat(world) -> None:  # type: ignore[n
     core, clock, sender, jobs = world
     for i in range(60):
         subscribe(core, str(2000 + i), Subscription(city="湘潭"))
+    clock.advance(3600)
     start = clock.now
     run(jobs.send_digests(force=True))
     times = sorted(sender.times)
@@ -253,3 +255,42 @@ def test_empty_week_can_be_skipped(world) -> None:  # type: ignore[no-untyped-de
     clock.now += 7 * 86400
     run(jobs.send_digests())
     assert sender.sent == []
+
+
+def test_a_story_committed_while_planning_goes_into_the_next_digest(world) -> None:  # type: ignore[no-untyped-def]
+    """Another process stamps a story just before the plan but commits it just after."""
+    from feeds.parse import Entry
+
+    core, clock, sender, jobs = world
+    chat = subscribe(core, "113", Subscription(city="湘潭"))
+    clock.now = chat.next_due_at
+    due = clock.now
+    run(jobs.send_digests())
+    late = Entry(
+        guid="late",
+        link="http://x.invalid/late",
+        title="湘潭九华新开一条公交线路",
+        content="湘潭九华片区今天新开一条公交线路，连接昭山。",
+        published=due - 30,
+    )
+    feed = core.storage.feeds.ensure("late-feed", due)
+    core.storage.articles.upsert(
+        feed.id, late, core.analyzer.analyze(late.title, late.content), due - 30
+    )  # first seen before the plan, visible only now
+    sender.sent.clear()
+    clock.now = due + 7 * 86400
+    run(jobs.send_digests())
+    bodies = " ".join(body for _, _, body in sender.sent)
+    assert "湘潭九华新开一条公交线路" in bodies
+    assert (
+        core.storage.db.scalar(
+            "SELECT COUNT(*) FROM digests WHERE chat_id = ? AND story_ids LIKE ?",
+            (
+                chat.id,
+                "%"
+                + str(core.storage.db.scalar("SELECT story_id FROM articles WHERE guid = 'late'"))
+                + "%",
+            ),
+        )
+        == 1
+    )

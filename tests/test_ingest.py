@@ -116,3 +116,25 @@ def test_future_dates_are_clamped_to_now(core: Core, tmp_path: Path) -> None:
     )
     _ingest(core, str(path))
     assert core.storage.db.scalar("SELECT MAX(published) FROM articles") == NOW
+
+
+def test_items_sharing_one_link_are_separate_articles(core: Core, tmp_path: Path) -> None:
+    items = "".join(
+        f"<item><title>湘潭新闻{i}</title><guid>n{i}</guid><link>http://x.invalid/</link>"
+        f"<description>九华片区第{i}条消息，内容各不相同{i * 7}。</description></item>"
+        for i in range(3)
+    )
+    path = tmp_path / "home.xml"
+    path.write_text(
+        f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>", encoding="utf-8"
+    )
+    first = _ingest(core, str(path))[0]
+    second = _ingest(core, str(path))[0]
+    assert first.new == 3 and second.unchanged == 3
+    assert core.storage.articles.counts() == {"articles": 3, "stories": 3}
+
+
+def test_invalid_url_is_a_feed_error_not_a_crash(core: Core) -> None:
+    report = _ingest(core, "https://[::1", str(FEEDS / "rss2.xml"))
+    assert not report[0].ok and "invalid URL" in report[0].error
+    assert report[1].new == 3

@@ -144,3 +144,24 @@ def test_console_loop_reads_until_quit(sample_copy: Core) -> None:
     Console(ChatService(sample_copy), stdout=out).run(lambda: next(lines))
     text = out.getvalue()
     assert "/subscribe" in text and "再见" in text
+
+
+def test_timezone_that_is_a_directory_gets_a_chinese_error(console: Console) -> None:
+    assert "未知的时区" in talk(console, "/settings 时区 Asia")
+
+
+def test_paging_after_a_split_query_continues(sample_copy: Core) -> None:
+    service = ChatService(sample_copy)
+    req = Request("console", "pager")
+    first = service.command(req, "search", "湘潭融城干道")
+    assert "搜索结果" in first.text
+    if first.buttons:
+        more = service.callback(req, first.buttons[0][0].data)
+        assert "没有更多结果" not in more.text
+
+
+def test_feed_errors_are_explained_in_chinese(sample_copy: Core) -> None:
+    service = ChatService(sample_copy)
+    admin = Request("telegram", "1", is_admin=True)
+    assert "网址格式不正确" in service.command(admin, "addfeed", "https://[::1").text
+    assert "无法连接" in service.command(admin, "addfeed", "http://127.0.0.1:9/x").text

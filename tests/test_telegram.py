@@ -336,3 +336,40 @@ def test_webhook_mode_without_secret_is_a_config_error(sample_copy: Core) -> Non
 
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
         asyncio.run(scenario())
+
+
+@async_test
+async def test_revoked_token_stops_the_run_without_blaming_chats(sample_copy: Core) -> None:
+    async with FakeBotAPI() as fake, Bot(TOKEN, base_url=fake.base_url) as bot:
+        fake.token = "1:another-token-0000000000000000000"  # revoked while running
+        _due_chats(sample_copy, "601", "602")
+        alerts: list[str] = []
+
+        async def alert(text: str) -> None:
+            alerts.append(text)
+
+        jobs = Jobs(sample_copy, {"telegram": TelegramSender(bot)}, alert=alert)
+        report = await jobs.send_digests()
+        assert report.sent == 0 and report.left >= 1
+        for address in ("601", "602"):
+            chat = sample_copy.storage.chats.get("telegram", address)
+            assert chat is not None and chat.active  # no chat is at fault
+        states = sample_copy.storage.deliveries.state_counts()
+        assert states.get("failed", 0) == 0 and states.get("pending", 0) >= 2
+        assert alerts and "不可用" in alerts[0]
+
+
+@async_test
+async def test_a_refused_message_is_skipped_and_the_rest_goes(sample_copy: Core) -> None:
+    async with FakeBotAPI() as fake, Bot(TOKEN, base_url=fake.base_url) as bot:
+        _due_chats(sample_copy, "701")
+        fake.fail_next(
+            "sendMessage",
+            chat_id=701,
+            error_code=400,
+            description="Bad Request: can't parse entities: unsupported start tag",
+        )
+        report = await Jobs(sample_copy, {"telegram": TelegramSender(bot)}).send_digests()
+        assert report.failed == 1 and report.left == 0
+        assert fake.sent(701)  # the chart (and any later part) still went out
+        assert sample_copy.storage.deliveries.event_counts()["rejected"] == 1

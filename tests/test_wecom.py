@@ -128,7 +128,7 @@ def world(
     config = dst.parent / "config.toml"
     config.write_text(CONFIG.format(base=fake.base_url), encoding="utf-8")
     settings = load_settings(config, environ=ENVIRON, db_path=str(dst))
-    clock = FakeClock(NOW)
+    clock = FakeClock(NOW + 3600)  # an hour after the sample was ingested
     core = Core(settings, clock=clock)
     yield World(core, clock, fake, [])
     core.close()
