@@ -7,16 +7,19 @@ WeChat strip the markup); every piece of user or article text is escaped here.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from analysis.summary import condense
 from core.app import Core
 from core.delivery import digest_for
 from core.errors import FeedError, InvalidQueryError, UserInputError
 from core.models import Chat, SearchPage, Subscription
-from core.schedule import describe, parse_day, parse_time, zone
+from core.schedule import describe, next_due, parse_day, parse_time, zone
+from digests.compose import story_figures
 from digests.render import render_html
 from handlers.commands import BY_NAME, BY_WORD, help_text
 from storage import fts
@@ -190,8 +193,6 @@ class ChatService:
 
     def _start_schedule(self, chat: Chat) -> None:
         if chat.next_due_at is None:
-            from core.schedule import next_due
-
             due = next_due(chat.day, chat.time, chat.timezone, self.core.now())
             self.core.storage.chats.update(chat.id, next_due_at=due)
 
@@ -322,8 +323,6 @@ class ChatService:
         blocks = [f"🔎 “{e(query)}” 的搜索结果（第 {offset + 1}–{offset + len(page.hits)} 条）"]
         for i, hit in enumerate(page.hits, offset + 1):
             s = hit.story
-            import datetime as dt
-
             day = dt.datetime.fromtimestamp(s.published, tz).strftime("%m-%d")
             snippet = fts.mark(e(hit.snippet), _shift(hit.snippet, hit.highlights), "<b>", "</b>")
             sources = f" · 来源 {s.source_count} 家" if s.source_count > 1 else ""
@@ -360,9 +359,6 @@ class ChatService:
         return say(*blocks)
 
     def cmd_figures(self, req: Request, args: str) -> Reply:
-        from analysis.summary import condense
-        from digests.compose import story_figures
-
         cities, topics = self._filters(args)
         since = self.core.now() - 30 * 86400
         stories = [
@@ -434,8 +430,6 @@ class ChatService:
         return say(f"好的，周报时间改为 {describe(chat.day, chat.time, chat.timezone)}。")
 
     def _reschedule(self, chat_id: int) -> None:
-        from core.schedule import next_due
-
         chat = self.core.storage.chats.by_id(chat_id)
         if chat is not None:
             due = next_due(chat.day, chat.time, chat.timezone, self.core.now())
