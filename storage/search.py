@@ -84,6 +84,7 @@ class Search:
             raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
         wanted = offset + limit + 1  # one more tells whether there is a next page
         seen: set[int] = set()
+        loaded: dict[int, Story] = {}
         picked: list[tuple[int, int]] = []  # (story id, best article id)
         while len(picked) < wanted:
             batch = [row[0] for row in cursor.fetchmany(_BATCH)]
@@ -96,13 +97,13 @@ class Search:
                 ).fetchall()
             )
             fresh = [owners[a] for a in batch if a in owners and owners[a] not in seen]
-            stories = self.articles.stories(list(dict.fromkeys(fresh)))
+            loaded.update(self.articles.stories(list(dict.fromkeys(fresh))))
             for article_id in batch:
                 story_id = owners.get(article_id)
                 if story_id is None or story_id in seen:
                     continue
                 seen.add(story_id)
-                story = stories.get(story_id)
+                story = loaded.get(story_id)
                 if story and _wanted(story, cities, topics):
                     picked.append((story_id, article_id))
                     if len(picked) >= wanted:
@@ -111,13 +112,12 @@ class Search:
         window = picked[offset : offset + limit]
         if not window:
             return SearchPage(hits=(), has_more=False, terms=query.terms)
-        stories = self.articles.stories([s for s, _ in window])
         texts = self._texts([a for _, a in window])
         hits = []
         for story_id, article_id in window:
             folded, display = texts[article_id]
             snip, spans = fts.snippet(folded, query.terms, display=display)
-            hits.append(SearchHit(story=stories[story_id], snippet=snip, highlights=spans))
+            hits.append(SearchHit(story=loaded[story_id], snippet=snip, highlights=spans))
         return SearchPage(
             hits=tuple(hits), has_more=len(picked) > offset + limit, terms=query.terms
         )
