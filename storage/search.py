@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from core.errors import InvalidQueryError
+from core.errors import InvalidQueryError, StorageError
 from core.models import SearchHit, SearchPage, Story
 from storage import fts
 from storage.articles import Articles
@@ -87,7 +87,10 @@ class Search:
         loaded: dict[int, Story] = {}
         picked: list[tuple[int, int]] = []  # (story id, best article id)
         while len(picked) < wanted:
-            batch = [row[0] for row in cursor.fetchmany(_BATCH)]
+            try:
+                batch = [row[0] for row in cursor.fetchmany(_BATCH)]
+            except sqlite3.Error as e:
+                raise StorageError(f"search failed: {e}") from e
             if not batch:
                 break
             marks = ",".join("?" * len(batch))
