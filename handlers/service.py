@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -16,13 +17,15 @@ from dataclasses import dataclass, field
 from analysis.summary import condense
 from core.app import Core
 from core.delivery import digest_for
-from core.errors import FeedError, InvalidQueryError, UserInputError
+from core.errors import FeedError, InvalidQueryError, StorageError, UserInputError
 from core.models import Chat, SearchPage, Subscription
 from core.schedule import describe, next_due, parse_day, parse_time, zone
 from digests.compose import story_figures
 from digests.render import render_html
 from handlers.commands import BY_NAME, BY_WORD, help_text
 from storage import fts
+
+log = logging.getLogger(__name__)
 
 SEARCH_PAGE = 5
 SEARCH_RATE = (10, 60.0)  # at most 10 searches a minute per chat
@@ -91,6 +94,9 @@ class ChatService:
             return getattr(self, f"cmd_{cmd.name}")(req, args)
         except (UserInputError, InvalidQueryError) as err:
             return say(e(err))
+        except StorageError as err:
+            log.error("service.storage_error command=%s error=%s", cmd.name, err)
+            return say("服务暂时繁忙，请稍后再试。")
 
     def text(self, req: Request, text: str) -> Reply:
         """Plain text: a command word (订阅 湘潭) or a /command, else a search."""
