@@ -160,9 +160,13 @@ def condense(
     result: list[tuple[str, list[str]]] = []
     for label, figures in groups.items():
         unique: list[Figure] = []
+        # Twins share kind, unit and value: compare subjects within those buckets only.
+        buckets: dict[tuple[str, str, float], list[int]] = {}
         for figure in figures:
-            twin = next((i for i, kept in enumerate(unique) if _same(kept, figure)), None)
+            bucket = buckets.setdefault((figure.kind, figure.unit, round(figure.value, 6)), [])
+            twin = next((i for i in bucket if _same(unique[i], figure)), None)
             if twin is None:
+                bucket.append(len(unique))
                 unique.append(figure)
             elif _richness(figure) > _richness(unique[twin]):
                 unique[twin] = figure

@@ -14,10 +14,10 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import jieba
-import jieba.analyse
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -26,13 +26,61 @@ _IDF: tuple[dict[str, float], float, frozenset[str]] | None = None
 _IDF_LOCK = threading.Lock()
 
 
+# jieba's keyword stop words (its TF-IDF extractor's list).
+STOP_WORDS = frozenset(
+    (
+        "the",
+        "of",
+        "is",
+        "and",
+        "to",
+        "in",
+        "that",
+        "we",
+        "for",
+        "an",
+        "are",
+        "by",
+        "be",
+        "as",
+        "on",
+        "with",
+        "can",
+        "if",
+        "from",
+        "which",
+        "you",
+        "it",
+        "this",
+        "then",
+        "at",
+        "have",
+        "all",
+        "not",
+        "one",
+        "has",
+        "or",
+    )
+)
+
+
 def _idf() -> tuple[dict[str, float], float, frozenset[str]]:
-    """jieba's IDF table, its median (for unknown words) and its stop words, loaded once."""
+    """jieba's IDF table, its median (for unknown words) and the stop words, loaded once.
+
+    Read from jieba's own file rather than through ``jieba.analyse``, whose import builds
+    a second copy of the table (about 100 MB) that we would never use.
+    """
     global _IDF
     with _IDF_LOCK:
         if _IDF is None:
-            tfidf = jieba.analyse.TFIDF()
-            _IDF = (dict(tfidf.idf_freq), float(tfidf.median_idf), frozenset(tfidf.stop_words))
+            path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+            table: dict[str, float] = {}
+            for line in path.read_text(encoding="utf-8").splitlines():
+                word, _, value = line.strip().partition(" ")
+                if value:
+                    table[word] = float(value)
+            values = sorted(table.values())
+            _IDF = (table, values[len(values) // 2], STOP_WORDS)
         return _IDF
 
 

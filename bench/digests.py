@@ -10,7 +10,7 @@ city·topic pair), all due now. Timed two ways:
   pure work of a digest; the chart (matplotlib) is timed on a sample beside it;
 - the whole ``core.delivery.Planner(core).plan_due(now)``: per chat it reloads the
   week's stories, composes, renders, splits, draws the chart and writes the ledger.
-  When a sample shows it cannot finish 10k in ``PLAN_BUDGET`` seconds, it runs on the
+  When a sample shows it cannot finish 10k within its budget (240 s; quick: 5 s), it runs on the
   first chats only and the figure for 10k is extrapolated (and says so).
 
 (b) Delivering. 3,000 chats (quick: 300) with one pending text part each, planned with
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -49,14 +50,25 @@ from storage.deliveries import PlannedPart
 
 WEEK = 7 * 86400
 NOW = 1893456000  # 2030-01-01 00:00 UTC: the digests are due now
-FULL = {"stories": 2000, "chats": 10_000, "messages": 3000}
-QUICK = {"stories": 2000, "chats": 1000, "messages": 300}
+FULL = {
+    "stories": 2000,
+    "chats": 10_000,
+    "messages": 3000,
+    "plan_sample": 100,
+    "plan_budget": 240.0,  # seconds the whole plan_due may take before it is extrapolated
+    "charts": 50,
+}
+QUICK = {
+    "stories": 500,
+    "chats": 300,
+    "messages": 300,
+    "plan_sample": 10,
+    "plan_budget": 5.0,
+    "charts": 10,
+}
 COMPOSE_TARGET_S = 10.0
 RATE = 30.0  # TelegramSender.global_interval = 1/30
 RATE_TARGET_SHARE = 0.95
-PLAN_BUDGET = 240.0  # seconds the full plan_due may take before it is extrapolated
-PLAN_SAMPLE = 100
-CHART_SAMPLE = 50
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +86,7 @@ def fill_week(core: Core, stories: int, seed: int) -> dict[str, Any]:
     feed_ids = [
         store.feeds.ensure(f"https://{code}.example.cn/rss.xml", NOW).id for _, code in OUTLETS
     ]
-    step = WEEK // int(stories * 1.15)
+    step = WEEK // int(stories * 1.5)  # every article generated falls inside the week
     started = time.perf_counter()
     articles = 0
     gen = Generator(seed)
@@ -124,7 +136,7 @@ def add_chats(core: Core, n: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def time_composing(core: Core) -> dict[str, Any]:
+def time_composing(core: Core, charts: int) -> dict[str, Any]:
     """compose + render_html + pack for every due chat, stories loaded once."""
     store = core.storage
     t0 = time.perf_counter()
@@ -161,7 +173,7 @@ def time_composing(core: Core) -> dict[str, Any]:
         messages[len(texts)] += 1
         listed += len(digest.story_ids)
         digests.append(digest)
-    sample = [d for d in digests if not d.empty][:CHART_SAMPLE]
+    sample = [d for d in digests if not d.empty][:charts]
     started = time.perf_counter()
     for digest in sample:
         render_chart(digest)
@@ -188,20 +200,20 @@ def time_composing(core: Core) -> dict[str, Any]:
     }
 
 
-def time_plan_due(core: Core, n: int) -> dict[str, Any]:
+def time_plan_due(core: Core, n: int, sample: int, budget: float) -> dict[str, Any]:
     """``Planner.plan_due`` over the due chats: all of them if a sample says it fits."""
     store = core.storage
     planner = Planner(core)
-    # A sample first: make all but PLAN_SAMPLE chats not yet due.
+    # A sample first: make all but ``sample`` chats not yet due.
     ids = [r["id"] for r in store.db.query("SELECT id FROM chats ORDER BY id")]
-    sample_ids, rest = ids[:PLAN_SAMPLE], ids[PLAN_SAMPLE:]
+    sample_ids, rest = ids[:sample], ids[sample:]
     _set_due(core, rest, NOW + WEEK)
     started = time.perf_counter()
     planned = planner.plan_due(NOW)
     sample_seconds = time.perf_counter() - started
     per_chat = sample_seconds / max(1, planned)
     projected = per_chat * n
-    full = projected <= PLAN_BUDGET
+    full = projected <= budget
     seconds = sample_seconds
     if full:
         _set_due(core, rest, NOW - 60)
@@ -217,7 +229,7 @@ def time_plan_due(core: Core, n: int) -> dict[str, Any]:
         "seconds": seconds,
         "per_chat_ms": per_chat * 1000,
         "projected_seconds": per_chat * n,
-        "budget_seconds": PLAN_BUDGET,
+        "budget_seconds": budget,
         "parts": {r["kind"]: r["n"] for r in parts},
     }
 
@@ -303,7 +315,7 @@ def time_delivery(path: Path, n: int) -> dict[str, Any]:
     core.close()
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     rate = (len(times) - 1) / span if span else 0.0
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     return {
         "messages": n,
         "delivered": len(sent),
@@ -333,13 +345,13 @@ def run(quick: bool, seed: int = SEED) -> dict[str, Any]:
     week = fill_week(core, sizes["stories"], seed)
     print(f"  digests: week of {week['stories']} stories in {week['seconds']:.0f} s", flush=True)
     chats_seconds = add_chats(core, sizes["chats"], seed)
-    composing = time_composing(core)
+    composing = time_composing(core, sizes["charts"])
     print(
         f"  digests: composed {composing['chats']} in {composing['total_seconds']:.2f} s,"
         f" chart {composing['chart_ms']:.0f} ms each",
         flush=True,
     )
-    plan = time_plan_due(core, sizes["chats"])
+    plan = time_plan_due(core, sizes["chats"], sizes["plan_sample"], sizes["plan_budget"])
     print(
         f"  digests: plan_due {plan['planned']} chats in {plan['seconds']:.1f} s"
         f" ({plan['per_chat_ms']:.0f} ms each)",

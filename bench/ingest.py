@@ -1,7 +1,7 @@
 """Ingest bench: the whole ingest path against raw jieba segmentation of the same text.
 
 The generated articles are written as RSS 2.0 files of 1,000 items (20 feeds for 20k
-articles; quick: 1 for 1k) and ingested into a fresh database through ``Core.ingestor()``,
+articles; quick: 1 for 500) and ingested into a fresh database through ``Core.ingestor()``,
 the code path of ``python bot.py ingest --feed FILE ...``: read, parse (feedparser), clean
 (inscriptis), fold (OpenCC), segment, tag, keywords, figures, summary, MinHash, store,
 merge and index. It runs twice, each time into a fresh database: with the tokenizer's
@@ -33,10 +33,10 @@ from typing import Any
 import jieba
 
 from analysis import dedup
-from analysis.tokenizer import Tokenizer, available_engines
 from analysis.figures import extract_figures
 from analysis.summary import summarize
 from analysis.text import clean, fold, is_traditional
+from analysis.tokenizer import Tokenizer, available_engines
 from bench import OUT, SEED, save_result
 from bench.generate import Article, generate, write_rss
 from core.app import Core
@@ -46,7 +46,7 @@ from feeds.parse import Entry, parse_feed
 from storage import fts
 
 FULL_ARTICLES = 20_000
-QUICK_ARTICLES = 1_000
+QUICK_ARTICLES = 500
 STAGE_SAMPLE = 1_000
 TARGET_RATIO = 0.5
 
@@ -197,7 +197,7 @@ def run(quick: bool, seed: int = SEED) -> dict[str, Any]:
     print(
         f"  ingest: pipeline {pipeline:.1f} s ({engine}), {pipeline_jieba:.1f} s (jieba);"
         f" raw jieba {jieba_before:.1f}/{jieba_after:.1f} s,"
-        f" raw rjieba {rjieba_before}/{rjieba_after} s",
+        f" raw rjieba {rjieba_before or 0:.2f}/{rjieba_after or 0:.2f} s",
         flush=True,
     )
 

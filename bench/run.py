@@ -1,7 +1,7 @@
 """Run the benchmark suite and write ``docs/benchmarks.md``.
 
-    python -m bench.run                  # full: 20k ingest, 33k articles (about 9 minutes)
-    python -m bench.run --quick          # 1k ingest, ~5k stories; bench/out/benchmarks-quick.md
+    python -m bench.run                  # full: 20k ingest, 100k stories (about 12 minutes)
+    python -m bench.run --quick          # small sizes, under a minute: bench/out/...-quick.md
     python -m bench.run --only search    # one benchmark; the report keeps the others' last run
     python -m bench.run --report-only    # rewrite the report from the saved results
 
@@ -25,10 +25,21 @@ from typing import Any
 
 from bench import OUT, result_path
 
-NAMES = ("ingest", "dedup", "search")  # dedup builds the database that search reuses
+NAMES = ("ingest", "dedup", "search", "digests", "footprint")
+# dedup builds the database that search and footprint reuse
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-LIBRARIES = ("jieba", "OpenCC", "numpy", "feedparser", "inscriptis", "sqlite-utils")
+LIBRARIES = (
+    "jieba",
+    "rjieba",
+    "OpenCC",
+    "numpy",
+    "feedparser",
+    "inscriptis",
+    "sqlite-utils",
+    "python-telegram-bot",
+    "matplotlib",
+)
 
 
 def machine() -> dict[str, str]:
@@ -89,6 +100,10 @@ def load(quick: bool) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------- the report
 
 
+def _times(ratio: float) -> str:
+    return f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2g}"
+
+
 def _yes(flag: bool) -> str:
     return "**met**" if flag else "**missed**"
 
@@ -122,7 +137,8 @@ def render(results: dict[str, dict[str, Any]], quick: bool, info: dict[str, str]
         *[f"| {k} | {v} |" for k, v in info.items()],
         "",
         "The machine is shared (other jobs run beside the benchmark), which is why the",
-        "baselines are re-measured in every run.",
+        "baselines are re-measured in every run. A section may come from a later",
+        "`--only` run than the others: each says when it finished.",
         "",
         "## Summary",
         "",
@@ -130,26 +146,32 @@ def render(results: dict[str, dict[str, Any]], quick: bool, info: dict[str, str]
         "| --- | --- | --- |",
     ]
     out += _summary(results)
-    if "ingest" in results:
-        out += _ingest(results["ingest"])
-    if "search" in results:
-        out += _search(results["search"])
-    if "dedup" in results:
-        out += _dedup(results["dedup"])
+    sections = {
+        "ingest": _ingest,
+        "search": _search,
+        "dedup": _dedup,
+        "digests": _digests,
+        "footprint": _footprint,
+    }
+    for name, section in sections.items():
+        if name in results:
+            out += section(results[name])
     out += RECOMMENDATIONS
     out += [
         "## How to rerun",
         "",
         "```sh",
-        "make bench          # full suite, about 9 minutes on 2 shared cores; writes this file",
-        "make bench-quick    # small sizes, about a minute; writes bench/out/benchmarks-quick.md",
-        ".venv/bin/python -m bench.run --only search   # one benchmark (ingest|search|dedup)",
+        "make bench          # full suite, about 12 minutes on 2 shared cores; writes this file",
+        "make bench-quick    # small sizes, under a minute; writes bench/out/benchmarks-quick.md",
+        ".venv/bin/python -m bench.run --only search   # ingest|dedup|search|digests|footprint",
         ".venv/bin/python -m bench.run --report-only   # re-render from bench/out/result-*.json",
         "```",
         "",
         "Generated corpora, feed files and the benchmark database are cached under",
         "`bench/out/` (gitignored), keyed by seed and size; the dedup bench always rebuilds",
-        "the database in a full run (it measures the build), the search bench reuses it.",
+        "the database in a full run (it measures the build), the search and footprint benches",
+        "reuse it (run `dedup` first after a change to analysis or storage). The digests",
+        "bench builds its own small databases every run.",
         "",
     ]
     return "\n".join(out)
@@ -160,15 +182,25 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[str]:
     if "ingest" in results:
         r = results["ingest"]
         rows.append(
-            f"| ingest ≥ {r['target_ratio']}× raw jieba | {r['ratio']:.2f}× | {_yes(r['met'])} |"
+            f"| ingest ≥ {r['target_ratio']}× raw jieba ({r.get('engine', 'jieba')}) "
+            f"| {r['ratio']:.2f}× | {_yes(r['met'])} |"
         )
     if "search" in results:
         r = results["search"]
         for sort, limit in r["targets_ms"].items():
-            worst = max((c for c in r["cases"] if c["sort"] == sort), key=lambda c: c["p99_ms"])
+            worst = max(
+                (c for c in r["cases"] if c["sort"] == sort),
+                key=lambda c: (c.get("interrupted", 0) > 0, c["p99_ms"]),
+            )
+            shown = (
+                f"≥ {worst['p99_ms'] / 1000:g} s (interrupted)"
+                if worst.get("interrupted")
+                else f"{worst['p99_ms']:.1f} ms"
+            )
             rows.append(
-                f"| search p99 ≤ {limit:g} ms, {sort} (worst query: {worst['query']}) "
-                f"| {worst['p99_ms']:.1f} ms | {_yes(worst['p99_ms'] <= limit)} |"
+                f"| search p99 ≤ {limit:g} ms, {sort}, {r['stories']:,} stories "
+                f"(worst query: {worst['query']}) "
+                f"| {shown} | {_yes(worst['p99_ms'] <= limit and not worst.get('interrupted'))} |"
             )
         rows.append(
             f"| search recall = 1.0 against the substring scan | min {r['recall_min']:.3f} "
@@ -178,12 +210,36 @@ def _summary(results: dict[str, dict[str, Any]]) -> list[str]:
         r = results["dedup"]
         t = r["targets"]
         rows += [
-            f"| dedup recall ≥ {t['recall']} | {r['recall']:.4f} "
+            f"| dedup recall ≥ {t['recall']} ({r['articles']:,} articles) | {r['recall']:.4f} "
             f"| {_yes(r['recall'] >= t['recall'])} |",
             f"| dedup precision ≥ {t['precision']} | {r['precision']:.4f} "
             f"| {_yes(r['precision'] >= t['precision'])} |",
             f"| dedup peak memory ≤ {t['peak_rss_mb']:g} MB | {r['peak_rss_mb']:.0f} MB "
             f"| {_yes(r['peak_rss_mb'] <= t['peak_rss_mb'])} |",
+        ]
+    if "digests" in results:
+        c = results["digests"]["composing"]
+        d = results["digests"]["delivery"]
+        p = results["digests"]["plan_due"]
+        plan = f"{p['seconds']:.0f} s" if p["full"] else f"~{p['projected_seconds']:,.0f} s (est.)"
+        rows += [
+            f"| compose {c['chats']:,} weekly digests ≤ {c['target_seconds']:g} s "
+            f"| {c['total_seconds']:.1f} s | {_yes(c['met'])} |",
+            f"| (not a target) whole `Planner.plan_due` for {results['digests']['chats']:,} "
+            f"chats | {plan} | |",
+            f"| deliver {d['messages']:,} messages ≥ {d['target_share']:.0%} of "
+            f"{d['configured_rate']:g}/s, none lost | {d['rate_per_s']:.1f}/s "
+            f"({d['rate_share']:.0%}), {d['lost']} lost, {d['duplicated']} duplicated "
+            f"| {_yes(d['met'])} |",
+        ]
+    if "footprint" in results:
+        r = results["footprint"]
+        b = r["bot"]
+        rows += [
+            f"| running bot, {r['stories']:,} stories, ≤ {r['target_rss_mb']:g} MB resident "
+            f"| {b['rss_mb']:.0f} MB | {_yes(r['rss_met'])} |",
+            f"| start to first answer ≤ {r['target_start_seconds']:g} s "
+            f"| {b['start_seconds']:.2f} s | {_yes(r['start_met'])} |",
         ]
     return [*rows, ""]
 
@@ -192,36 +248,64 @@ def _ingest(r: dict[str, Any]) -> list[str]:
     sample = r["stage_sample"]
     per = 1000 / sample
     total = sum(r["stages"].values())
+    n = r["articles"]
+    rows = [
+        f"| raw jieba, `jieba.lcut` (mean of {r['jieba_seconds_before']:.1f} s before, "
+        f"{r['jieba_seconds_after']:.1f} s after) | {r['jieba_seconds']:.1f} "
+        f"| {r['jieba_articles_per_s']:.0f} | {r['jieba_mb_per_s']:.2f} | 1.00× |",
+    ]
+    if r.get("rjieba_seconds"):
+        rs = r["rjieba_seconds"]
+        rows.append(
+            f"| raw rjieba, `rjieba.cut` (mean of {r['rjieba_seconds_before']:.1f} s before, "
+            f"{r['rjieba_seconds_after']:.1f} s after) | {rs:.1f} | {n / rs:.0f} "
+            f"| {r['text_mb'] / rs:.2f} | {r['jieba_seconds'] / rs:.2f}× |"
+        )
+    rows += [
+        f"| ingest pipeline, engine {r['engine']} (default) | {r['pipeline_seconds']:.1f} "
+        f"| {r['pipeline_articles_per_s']:.0f} | {r['pipeline_mb_per_s']:.2f} "
+        f"| **{r['ratio']:.2f}×** |",
+        f"| ingest pipeline, engine jieba forced | {r['pipeline_jieba_seconds']:.1f} "
+        f"| {r['pipeline_jieba_articles_per_s']:.0f} | {r['pipeline_jieba_mb_per_s']:.2f} "
+        f"| {r['ratio_jieba_engine']:.2f}× |",
+    ]
+    gain = r["pipeline_jieba_seconds"] / r["pipeline_seconds"]
     lines = [
         "## Ingest",
         "",
-        f"{r['articles']:,} articles ({r['text_mb']:.1f} MB of text, {r['feed_mb']:.1f} MB in "
+        f"{n:,} articles ({r['text_mb']:.1f} MB of text, {r['feed_mb']:.1f} MB in "
         f"{r['feeds']} RSS files of 1,000 items) ingested into a fresh database through "
         "`Core.ingestor()`, the path of `bot.py ingest --feed FILE`: read, parse, clean, "
-        "fold, segment, tag, keywords, figures, summary, MinHash, store, merge, index. "
-        "Baseline: `jieba.lcut` (accurate mode) over the same titles and bodies, timed "
-        "just before and just after the pipeline. Dictionaries are loaded before timing. "
-        f"Finished {_when(r)}.",
+        "fold, segment, tag, keywords, figures, summary, MinHash, store, merge, index "
+        "(committed 200 entries to a transaction). Twice, each into a fresh database: with "
+        'the tokenizer\'s default engine and with `Tokenizer(engine="jieba")` forced. '
+        "Baselines: `jieba.lcut` and `rjieba.cut` (accurate mode with HMM, their own "
+        "dictionaries) over the same titles and bodies, timed before and after the two "
+        f"pipelines. Dictionaries are loaded before timing. Finished {_when(r)}.",
         "",
-        "| | seconds | articles/s | MB/s | vs jieba |",
+        "| | seconds | articles/s | MB/s | vs raw jieba |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| raw jieba (mean of {r['jieba_seconds_before']:.1f} s before, "
-        f"{r['jieba_seconds_after']:.1f} s after) | {r['jieba_seconds']:.1f} "
-        f"| {r['jieba_articles_per_s']:.0f} | {r['jieba_mb_per_s']:.2f} | 1.00× |",
-        f"| ingest pipeline | {r['pipeline_seconds']:.1f} | {r['pipeline_articles_per_s']:.0f} "
-        f"| {r['pipeline_mb_per_s']:.2f} | **{r['ratio']:.2f}×** |",
+        *rows,
         "",
-        f"Stored: {r['stored_articles']:,} articles in {r['stories']:,} stories "
-        f"({r['outcomes']['merged']:,} merged as duplicates). "
-        f"Target ≥ {r['target_ratio']}×: {_yes(r['met'])}"
+        f"The Rust segmenter makes the whole pipeline {gain:.1f}× faster than the same "
+        f"pipeline on jieba. Stored: {r['stored_articles']:,} articles in "
+        f"{r['stories']:,} stories ({r['outcomes']['merged']:,} merged as duplicates; "
+        f"with jieba forced {r['stories_jieba']:,} stories, "
+        f"{r['outcomes_jieba']['merged']:,} merged). Target ≥ {r['target_ratio']}× raw "
+        f"jieba: {_yes(r['met'])}"
         + (f", by a factor of {r['target_ratio'] / r['ratio']:.1f}." if not r["met"] else "."),
         "",
         "### Where the time goes",
         "",
-        f"Each stage of `Analyzer.analyze` timed on its own over the first {sample:,} entries "
-        "(same calls in the same order), plus feed parsing and `Articles.upsert` into a "
-        f"fresh database. Raw jieba over the same {sample:,} texts took "
-        f"{r['stage_jieba_seconds'] * per:.2f} ms per article.",
+        f"Each stage of `Analyzer.analyze` ({r['engine']}) timed on its own over the first "
+        f"{sample:,} entries (same calls in the same order), plus feed parsing and "
+        "`Articles.upsert` (one transaction) into a fresh database. Raw jieba over the same "
+        f"{sample:,} texts took {r['stage_jieba_seconds'] * per:.2f} ms per article"
+        + (
+            f", raw rjieba {r['stage_rjieba_seconds'] * per:.2f} ms."
+            if r.get("stage_rjieba_seconds")
+            else "."
+        ),
         "",
         "| stage | ms per article | share | vs raw jieba |",
         "| --- | ---: | ---: | ---: |",
@@ -252,28 +336,43 @@ def _search(r: dict[str, Any]) -> list[str]:
         f"{r['stories']:,} stories ({r['articles']:,} articles, database {r['db_mb']:.0f} MB). "
         "`Search.search(q, sort=..., limit=10)` (page one, the bot's call, including story "
         "loading and snippets) after three warm-up calls; p50 and p99 over the repetitions. "
+        "Relevance ranks the newest 2,000 matches (`RELEVANCE_WINDOW`). "
         "Baseline: `SELECT id, story_id FROM articles WHERE folded LIKE '%q%'` (one LIKE per "
         "term, ANDed), timed in the same run. Recall: story ids of every FTS hit for the "
         "search's MATCH expression against `Search.substring_scan`; page one newest-first "
         "is also checked against the scan's ten newest stories. The no-hit query is made "
         "of common characters; finding nothing as a phrase, the search retries it as its "
-        f"jieba words (潭州 / 大桥), as the bot does. Finished {_when(r)}.",
+        f"words (潭州 / 大桥), as the bot does. A call still running after "
+        f"{r.get('cap_seconds', 2):g} s is interrupted (`Connection.interrupt`) and counted "
+        'at the cap ("cut"); after three cuts the case stops. Last column: the proposed '
+        "relevance query (bm25 computed inside the window of the newest 2,000 hits, see "
+        "finding 1), SQL only, same repetitions. "
+        f"Finished {_when(r)}.",
         "",
         "| query | articles hit | sort | reps | p50 ms | p99 ms | target p99 | LIKE scan p50 ms "
-        "| speedup (p50) | recall | page one = scan |",
-        "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+        "| speedup (p50) | recall | page one = scan | proposed SQL p50 / p99 ms |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |",
     ]
     for c in r["cases"]:
         met = "met" if c["met"] else "**missed**"
+        cut = c.get("interrupted", 0)
+        p50 = f"{c['p50_ms']:.2f}" if c["p50_ms"] < c.get("cap_ms", 1e12) else "≥ cap"
+        p99 = f"{c['p99_ms']:.2f}" if not cut else f"≥ {c['cap_ms']:,.0f} ({cut} cut)"
+        proposed = (
+            f"{c['proposed_p50_ms']:.1f} / {c['proposed_p99_ms']:.1f}"
+            if c.get("proposed_p50_ms") is not None
+            else ""
+        )
         lines.append(
             f"| {c['query']} | {c['article_hits']:,} ({c['hit_share']:.0%}) | {c['sort']} "
-            f"| {c['reps']} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | ≤ {c['target_ms']:g} ms "
-            f"{met} | {c['like_p50_ms']:.0f} | {c['speedup_p50']:.0f}× | {c['recall']:.3f} "
-            f"| {'yes' if c['page_one_matches_scan'] else '**no**'} |"
+            f"| {c['reps']} | {p50} | {p99} | ≤ {c['target_ms']:g} ms "
+            f"{met} | {c['like_p50_ms']:.0f} | {'≤ ' if cut else ''}{_times(c['speedup_p50'])}× "
+            f"| {c['recall']:.3f} | {'yes' if c['page_one_matches_scan'] else '**no**'} "
+            f"| {proposed} |"
         )
     lines += [
         "",
-        "The database is built once per seed and size through the real `Articles.upsert` "
+        "The database is the dedup bench's, built through the real `Articles.upsert` "
         "(stories merged by MinHash LSH, FTS kept in step) with a cheaper analysis: "
         "`bench.generate.light_analysis` computes the same display text, folded text, city "
         "and topic tags, script flag and MinHash signature as the pipeline, but skips "
@@ -290,10 +389,11 @@ def _dedup(r: dict[str, Any]) -> list[str]:
     return [
         "## Dedup",
         "",
-        f"{r['articles']:,} generated articles stored one by one through `Articles.upsert` "
-        f"(light analysis, same MinHash signature as the pipeline, merge threshold 0.5) "
-        f"in {r['build_seconds']:.0f} s{cached}: {r['stories']:,} stories, database "
-        f"{r['db_mb']:.0f} MB. Finished {_when(r)}.",
+        f"{r['articles']:,} generated articles stored through `Articles.upsert` "
+        f"(light analysis, same MinHash signature as the pipeline, merge threshold 0.5, "
+        f"500 to a transaction) in {r['build_seconds']:.0f} s "
+        f"({r['articles'] / r['build_seconds']:.0f} articles/s){cached}: {r['stories']:,} "
+        f"stories, database {r['db_mb']:.0f} MB. Finished {_when(r)}.",
         "",
         "| measure | value | target |",
         "| --- | ---: | --- |",
@@ -317,61 +417,224 @@ def _dedup(r: dict[str, Any]) -> list[str]:
     ]
 
 
-# Findings from reading the profile and the query plans; proposed, not applied (analysis/
-# and storage/ belong to their owners). Kept as text: they explain the numbers above.
+def _digests(r: dict[str, Any]) -> list[str]:
+    c, p, d, w = r["composing"], r["plan_due"], r["delivery"], r["week"]
+    per = 1000 / max(1, c["chats"])
+    msgs = ", ".join(f"{k} message(s): {v:,}" for k, v in c["messages_per_digest"].items())
+    if p["full"]:
+        plan_line = (
+            f"| whole `Planner.plan_due(now)`, all {p['planned']:,} chats | "
+            f"{p['seconds']:.1f} | {p['per_chat_ms']:.1f} | measured |"
+        )
+    else:
+        plan_line = (
+            f"| whole `Planner.plan_due(now)`, {r['chats']:,} chats | "
+            f"~{p['projected_seconds']:,.0f} (estimated) | {p['per_chat_ms']:.1f} "
+            f"| measured on {p['planned']:,} due chats; all {r['chats']:,} would exceed the "
+            f"{p['budget_seconds']:.0f} s budget of this bench |"
+        )
+    parts = ", ".join(f"{k} {v:,}" for k, v in sorted(p["parts"].items()))
+    states = ", ".join(f"{k} {v:,}" for k, v in sorted(d["ledger_states"].items()))
+    return [
+        "## Digests",
+        "",
+        "### Composing",
+        "",
+        f"A fresh database with a week of {c['week_stories']:,} stories ({w['articles']:,} "
+        "generated articles through the full analysis, key figures included, first seen "
+        f"spread over the seven days) and {r['chats']:,} Telegram chats, each with three "
+        "random subscriptions (a city, a topic or a city·topic pair out of 31), all due now. "
+        "Composing: the week's stories loaded once, then per chat `compose` + `render_html` "
+        "+ `pack` (the Telegram messages). The whole planner additionally reloads the "
+        "stories, draws the chart and writes the ledger for every chat. "
+        f"Finished {_when(r)}.",
+        "",
+        "| step | seconds | ms per digest | |",
+        "| --- | ---: | ---: | --- |",
+        f"| load the due chats (`Chats.due`) | {c['load_chats_seconds']:.2f} "
+        f"| {c['load_chats_seconds'] * per:.2f} | |",
+        f"| load the week's stories once (`recent_stories`) | {c['load_stories_seconds']:.2f} "
+        "| | |",
+        f"| `compose` | {c['compose_seconds']:.2f} | {c['compose_seconds'] * per:.2f} | |",
+        f"| `render_html` | {c['render_seconds']:.2f} | {c['render_seconds'] * per:.2f} | |",
+        f"| `pack` (split for Telegram) | {c['split_seconds']:.2f} "
+        f"| {c['split_seconds'] * per:.2f} | |",
+        f"| **composing, all {c['chats']:,} digests** | **{c['total_seconds']:.2f}** "
+        f"| {c['total_seconds'] * per:.2f} (p50 {c['digest_p50_ms']:.1f}, "
+        f"p99 {c['digest_p99_ms']:.1f}) | target ≤ {c['target_seconds']:g} s "
+        f"{_yes(c['met'])} |",
+        f"| chart (`render_chart`, matplotlib), sample of {c['chart_sample']} | | "
+        f"{c['chart_ms']:.1f} | not in the target |",
+        plan_line,
+        "",
+        f"Digests list {c['stories_listed_mean']:.1f} stories on average (capped at 30); "
+        f"{msgs}. Ledger rows written by the planner: {parts}.",
+        "",
+        "### Delivering",
+        "",
+        f"{d['messages']:,} chats with one pending text part each (`Deliveries.plan`), sent by "
+        '`Deliverer(core, {"telegram": TelegramSender(bot)}).run(horizon=600)` (run again '
+        "while parts are pending: `pending()` returns 1,000 at a time) with the real clock "
+        "and `asyncio.sleep`, through python-telegram-bot to `tests.fake_botapi.FakeBotAPI` "
+        "over HTTP on 127.0.0.1. Rate from the fake's send times (first to last); lost and "
+        "duplicated from its journal against the chats planned.",
+        "",
+        "| measure | value | target |",
+        "| --- | ---: | --- |",
+        f"| achieved rate | {d['rate_per_s']:.2f} msgs/s ({d['rate_share']:.1%} of "
+        f"{d['configured_rate']:g}/s) | ≥ {d['target_share']:.0%} "
+        f"{_yes(d['rate_share'] >= d['target_share'])} |",
+        f"| gap between sends, p50 / p99 | {d['gap_p50_ms']:.1f} / {d['gap_p99_ms']:.1f} ms "
+        f"| {1000 / d['configured_rate']:.1f} ms |",
+        f"| delivered / lost / duplicated | {d['delivered']:,} / {d['lost']} / "
+        f"{d['duplicated']} | none lost {_yes(d['lost'] == 0 and d['duplicated'] == 0)} |",
+        f"| API errors, text altered | {d['api_errors']}, {d['text_differs']} | |",
+        f"| ledger afterwards | {states} | |",
+        f"| wall time ({d['runs']} `run` call(s)) | {d['seconds']:.1f} s | |",
+        "",
+    ]
+
+
+def _footprint(r: dict[str, Any]) -> list[str]:
+    b, base = r["bot"], r["baseline"]
+    replies = ", ".join(
+        f"{x['command']} {x['ms']:.0f} ms" + (f" ({x['rss_mb']:.0f} MB)" if "rss_mb" in x else "")
+        for x in b["replies"]
+    )
+    return [
+        "## Footprint",
+        "",
+        f"A real `python bot.py --db DB run` process on a copy of the dedup database "
+        f"({r['stories']:,} stories, {r['articles']:,} articles, {r['db_mb']:.0f} MB), "
+        "its times shifted so that the newest story is from now and stories were first "
+        'seen when published (so "the last 30 days" is a month of news, about 5k stories), '
+        "built-in config (the three bundled sample feeds, polled at start), "
+        "`TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_BASE_URL` pointing at the fake Bot API, "
+        "which it long-polls. `/search 湘潭` is pushed as the process starts; start-up is "
+        "from `Popen` to that reply reaching the fake. Then nine more commands, each timed "
+        "to its reply, a 2 s pause, and `VmRSS`/`VmHWM` from `/proc/PID/status`; then "
+        'SIGTERM. Baseline: `python -c "import telegram, jieba"` in the same run. '
+        f"Finished {_when(r)}.",
+        "",
+        "| | resident (VmRSS) | peak (VmHWM) | start to ready / first answer |",
+        "| --- | ---: | ---: | ---: |",
+        f"| baseline: `import telegram, jieba` | {base['rss_mb']:.0f} MB "
+        f"| {base['hwm_mb']:.0f} MB | {base['start_seconds']:.2f} s |",
+        f"| the bot, after ten commands | **{b['rss_mb']:.0f} MB** | {b['hwm_mb']:.0f} MB "
+        f"| **{b['start_seconds']:.2f} s** (first getUpdates {b['first_poll_seconds']:.2f} s) |",
+        f"| ratio | {b['rss_mb'] / base['rss_mb']:.1f}× | | "
+        f"{b['start_seconds'] / base['start_seconds']:.1f}× |",
+        f"| target | ≤ {r['target_rss_mb']:g} MB {_yes(r['rss_met'])} | "
+        f"| ≤ {r['target_start_seconds']:g} s {_yes(r['start_met'])} |",
+        "",
+        f"Reply times (push to reply) and the bot's RSS after each: {replies}. "
+        f"Exit code after SIGTERM: {b['exit_code']}.",
+        "",
+        *_breakdown(r.get("breakdown", [])),
+    ]
+
+
+def _breakdown(steps: list[list[Any]]) -> list[str]:
+    if not steps:
+        return []
+    lines = [
+        "Where the memory goes: resident size after each import and load the bot does, in "
+        "one fresh process (`bench.footprint.breakdown`; the running bot adds its database "
+        "cache, PTB's and the scheduler's state, and what the commands loaded):",
+        "",
+        "| step | resident MB | added MB |",
+        "| --- | ---: | ---: |",
+    ]
+    before = 0.0
+    for name, mb in steps:
+        lines.append(f"| {name} | {mb:.0f} | {mb - before:+.0f} |")
+        before = mb
+    return [*lines, ""]
+
+
+# Findings from the numbers above, the profiles and the query plans; proposed, not applied
+# (analysis/, core/, digests/ and storage/ belong to their owners). Effects quoted as
+# "measured with the change" come from patched copies run outside the repository.
 RECOMMENDATIONS: list[str] = [
     "## Findings and proposed changes",
     "",
-    "Proposed, not applied: `analysis/` and `storage/` are left as they are.",
+    "Line numbers are as of commit 02ede0c. The last round's proposals are in (rjieba "
+    "behind `Tokenizer`, keywords from the words "
+    "already cut, ingest committed 200 to a transaction, the two indexed entry lookups, "
+    "the relevance window), which is why dedup and search now run at 111.5k articles: "
+    "the build no longer slows down with a feed's history. New findings, proposed and "
+    "not applied:",
     "",
-    "1. **The existing-entry lookup in `Articles.upsert` scans the whole feed.** "
-    "`WHERE feed_id = ? AND (guid = ? OR (? != '' AND url = ?))` can use the "
-    "`(feed_id, guid)` index for `feed_id` only (`EXPLAIN QUERY PLAN`: `SEARCH articles "
-    "USING INDEX sqlite_autoindex_articles_1 (feed_id=?)`), then reads every article the "
-    "feed ever had. Measured on the 5.7k-article benchmark database (589 articles per "
-    "feed): 1.75 ms per lookup; as two indexed lookups (`feed_id = ? AND guid = ?`, then "
-    "`url = ? AND feed_id = ?`) 0.005 ms. The cost is linear in a feed's history, so "
-    "ingest gets slower every week in production, and it is why the full suite runs the "
-    "dedup and search benches at 33k articles instead of 114k: the 114k build started at "
-    "186 articles/s and was slowing down (about 34 ms per upsert expected at 11k articles "
-    "per feed, over 40 minutes in all). Fix: split the query as above, or "
-    "`... WHERE feed_id = ? AND guid = ? UNION ALL ... WHERE feed_id = ? AND url = ? "
-    "AND ? != '' LIMIT 1`.",
-    "2. **Keyword extraction segments every text a second time.** `Tokenizer.keywords` "
-    "calls `TFIDF.extract_tags`, which runs jieba over title and body again: the "
-    "keywords stage costs about as much as segmentation itself (table above). Fix: "
-    "segment the folded title on its own (short) and compute TF-IDF from the title words "
-    "plus the body words already cut for the signature, with the same idf table "
-    "(`TFIDF.idf_freq`, `median_idf`) and stop words; a `Tokenizer.keywords_from(words)` "
-    "of a few lines. The signature keeps using body words only, so stored signatures "
-    "stay valid.",
-    "3. **Segmentation is the floor, and jieba is pure Python.** Even with (1) and (2) "
-    "the pipeline does one full jieba pass plus parsing, cleaning, figures and storage, "
-    "so 0.5× raw jieba needs a faster segmenter behind the same `Tokenizer` interface: "
-    "`rjieba` (jieba-rs binding, on PyPI) or `jieba-fast` (C implementation of "
-    "jieba's DAG and Viterbi). Both must be checked for the domain dictionary "
-    "(`add_word` with a frequency) and for giving the same words as jieba, since stored "
-    "MinHash signatures depend on them (a change of segmenter means re-signing stored "
-    "articles, or accepting a few missed merges across the switch).",
-    "4. **One transaction per entry.** `Ingestor.ingest_feed` commits after every "
-    "article (BEGIN IMMEDIATE ... COMMIT, with WAL). Wrapping each feed's entries in an "
-    "outer `db.transaction()` in chunks of a few hundred (nested calls already join it; "
-    "a failed entry would need a SAVEPOINT to stay atomic) saves the commits. "
-    "`_refresh_story` re-reads and JSON-decodes every article of the story on each "
-    "upsert; for a new story it could write the row once.",
-    "5. **Relevance order ranks every hit.** `ORDER BY bm25(articles_fts), rowid DESC` "
-    "computes bm25 for every matching row and sorts them all before the first page; with "
-    "one token per character a two-character word is a phrase whose position lists are "
-    "intersected in every hit document. For 湘潭 (about two thirds of the articles) this "
-    "is the missed p99 above, and it grows linearly with the database. Fix: rank a "
-    "bounded window, e.g. `SELECT rowid FROM (SELECT rowid, bm25(articles_fts) AS r "
-    "FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT 2000) "
-    "ORDER BY r, rowid DESC` (the most relevant of the newest 2,000 hits; say so in "
-    "`/help`), or fall back to newest-first above a hit count.",
-    "6. Smaller costs: `summarize` folds the text again and re-splits sentences that "
-    "`extract_figures` already split; `is_traditional` runs OpenCC a second time over "
-    "text that `fold` has just converted (the analyser could keep that conversion); "
-    "`dedup.signature` hashes shingles one by one with blake2b in Python.",
+    "1. **The relevance window made relevance order thousands of times slower.** "
+    "`storage/search.py:73-79` (`Search._run`, relevance branch) runs "
+    "`... WHERE articles_fts MATCH ? AND rowid IN (SELECT rowid ... LIMIT 2000) ORDER BY "
+    "bm25(articles_fts)`. `EXPLAIN QUERY PLAN` shows `SCAN articles_fts VIRTUAL TABLE "
+    "INDEX 0:=M1` driven by `LIST SUBQUERY 1`: FTS5 evaluates the MATCH once per rowid "
+    "of the list, each time reading the whole position lists of the query's characters. "
+    "On 100k stories, uncapped: 湘潭 23.8 s p50 and 35 s p99 (13 calls, in a first "
+    "attempt of this run), 融城干道 湘潭 about 50 s for one call; 跨市通办 (476 hits) "
+    "about 2 s. Fix: compute bm25 "
+    "inside the window, one pass: `SELECT rowid FROM (SELECT rowid, bm25(articles_fts) "
+    "AS score FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT "
+    "2000) ORDER BY score, rowid DESC` (same rows, same order: checked equal on the "
+    "first 20 for two queries); the table's last column times it, 11-23 ms p50 at 100k. "
+    "A test with a few thousand rows and a timing guard belongs in `bench/`, but a "
+    "`tests/test_search.py` check of the query plan (no `=M1` index on the outer scan) "
+    "would catch a regression.",
+    "2. **The deliverer paces from the end of each send, not its start.** "
+    "`core/delivery.py:221-227` (`Deliverer.run`, after the send) "
+    "(`now = self.clock()` then `self._global[chat.channel] = max(..., now + "
+    "sender.global_interval)`): every send's HTTP round trip (about 5 ms here, more to the "
+    "real API) is added to the 33.3 ms interval, hence about 25/s instead of 30/s. Fix: "
+    "take `began = self.clock()` right after the `await self.sleep(wait)` and set the "
+    "channel's next slot to `began + sender.global_interval` (429 handling already "
+    "overrides `_global`). Measured with the change: 29.3 msgs/s (97.7%) over 600 "
+    "messages, none lost or duplicated.",
+    "3. **Memory: `import jieba.analyse` loads jieba's IDF table twice.** "
+    "`analysis/tokenizer.py:20` imports `jieba.analyse` at module level, whose `__init__` "
+    "builds a default `TFIDF()` (the 350k-word IDF file as a dict: about +95 MB, see the "
+    "footprint breakdown), and `_idf()` builds a second `TFIDF()` and copies its table "
+    "(`tokenizer.py:34`, +45 MB). Fix: no `jieba.analyse` import; `_idf()` reads "
+    '`Path(jieba.__file__).parent / "analyse" / "idf.txt"` once into one dict '
+    "(median computed there) and keeps jieba's stop-word list as a constant in "
+    "`tokenizer.py`: about 95 MB less resident, which by the breakdown brings the bot "
+    "to about 235 MB, under the 250 MB target with little margin. Further: the rjieba "
+    "dictionary (+59 MB) is the price of the fast segmenter; matplotlib and numpy "
+    "(+44 MB) could be imported inside "
+    "`render_chart`/`render_parts` (`core/delivery.py` imports `digests.chart` at the "
+    "top), so a bot that has not drawn a chart yet does not carry them.",
+    "4. **`Planner.plan_due` redoes shared work for every chat.** `core/delivery.py:57` "
+    "(`digest_for`) calls `recent_stories(since, end)` per chat (loading and decoding "
+    "the whole week, about 160 ms with 2,000 stories) and `render_parts` (line 87) draws a "
+    "matplotlib chart per chat (about 90 ms). Fix: in `plan_due`, load the stories once "
+    "per distinct `since` (most chats share it) and pass them to `digest_for`; cache the "
+    "chart PNG by (digest title, per city/topic counts), which many chats share. Without "
+    "both, 10k subscribers take most of an hour to plan (table above) and block the "
+    "event loop meanwhile: `Jobs.send_digests` (`core/jobs.py:124`) calls `plan_due` "
+    "on the loop thread, so "
+    "the bot stops answering chats while it plans (run it with `asyncio.to_thread`).",
+    "5. **Composing re-parses the same figures for every chat.** `digests/compose.py:90` "
+    "`story_figures` turns a story's figure dicts into `Figure` values on every call, "
+    "for every chat (`compose.py:221` and again `digests/render.py:97`), and "
+    "`analysis/summary.py:164` (`condense`) finds duplicates by comparing each figure with all "
+    "kept ones (quadratic). Measured with the changes on 1,000 digests over 2,048 "
+    "stories: 12.1 s as is, 8.0 s with figures parsed once per story id, 6.5 s with "
+    "`condense` bucketing the kept figures by (kind, unit, value) before `_same`. The "
+    "rest is `compose` matching all 2,000 stories against each subscription and "
+    "sorting every match (about 1,600 for three subscriptions) by `_importance`: "
+    "sort the week's stories by `_importance` once per planning run, give each story "
+    "its set of (city, topic) keys, and let `compose` take the first 30 matches in that "
+    "order and count the rest.",
+    "6. **Ingest: segmentation is no longer the cost; Python around it is.** rjieba "
+    "segments about 35× faster than jieba, so the pipeline is bounded by the other stages "
+    "(table above): feed parsing, figures, summary, MinHash, cleaning and the store. "
+    "Cheap wins: `analysis/figures.py:161` `Figure.to_json` uses `dataclasses.asdict` "
+    "(recursive deep copy; a dict of the fields does the same for these scalar fields); "
+    "`summarize` re-splits the sentences `extract_figures` already split "
+    "(`sentence_bounds` and `_protected` run twice per article); `is_traditional` runs "
+    "OpenCC again over text `fold` just converted; `dedup.signature` hashes shingles "
+    "one by one with blake2b (a change of hash means re-signing stored articles). "
+    "0.5× raw jieba now means about 1.8 ms per article for everything.",
     "",
 ]
 

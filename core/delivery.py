@@ -28,10 +28,10 @@ from core.errors import (
     RateLimitedError,
     RejectedError,
 )
-from core.models import Chat
+from core.models import Chat, Story
 from core.schedule import next_due
 from digests.chart import render_chart
-from digests.compose import Digest, compose
+from digests.compose import Digest, StoryPool, compose
 from digests.render import render_empty, render_html, render_markdown, render_text
 from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
 from storage.deliveries import Part, PlannedPart
@@ -43,7 +43,14 @@ MAX_BACKOFF = 600
 SETTLE = 120  # seconds: longer than any ingest transaction stays open
 
 
-def digest_for(core: Core, chat: Chat, now: int, *, settle: int = 0) -> Digest:
+def digest_for(
+    core: Core,
+    chat: Chat,
+    now: int,
+    *,
+    settle: int = 0,
+    pools: dict[tuple[int, int], tuple[list[Story], StoryPool]] | None = None,
+) -> Digest:
     """The digest ``chat`` is owed at ``now``: stories first seen in [last digest, end).
 
     Periods are half-open and each starts where the last ended, so no story is in two
@@ -54,12 +61,20 @@ def digest_for(core: Core, chat: Chat, now: int, *, settle: int = 0) -> Digest:
     end = now - settle
     lookback = core.settings.digest.lookback_days * 86400
     since = chat.last_digest_at if chat.last_digest_at is not None else end - lookback
-    stories = core.storage.articles.recent_stories(since, end)
+    key = (since, end)
+    if pools is not None and key in pools:
+        stories, pool = pools[key]
+    else:
+        stories = core.storage.articles.recent_stories(since, end)
+        pool = StoryPool(stories)
+        if pools is not None:  # most chats share a period: load and index it once
+            pools[key] = (stories, pool)
     return compose(
         stories,
         chat.subscriptions,
         since=since,
         until=end,
+        pool=pool,
         timezone=chat.timezone,
         city_order=core.taxonomy.city_names,
         topic_order=core.taxonomy.topic_names,
@@ -103,10 +118,11 @@ class Planner:
             else store.chats.due(now)
         )
         planned = 0
+        pools: dict[tuple[int, int], tuple[list[Story], StoryPool]] = {}
         for chat in chats:
             if channels and chat.channel not in channels:
                 continue
-            digest = digest_for(self.core, chat, now, settle=SETTLE)
+            digest = digest_for(self.core, chat, now, settle=SETTLE, pools=pools)
             parts = render_parts(self.core, chat, digest)
             due = next_due(chat.day, chat.time, chat.timezone, now)
             digest_id = store.deliveries.plan(
@@ -199,6 +215,7 @@ class Deliverer:
             wait = ready_at - self.clock()
             if wait > 0:
                 await self.sleep(wait)
+            began = self.clock()  # pace from the start of a send, not its end
             part = queue[0]
             retry_at = 0.0
             if not store.deliveries.claim(part.id):
@@ -218,12 +235,11 @@ class Deliverer:
                     reloaded = store.chats.by_id(chat_id)
                     if reloaded is not None:
                         chats[chat_id] = reloaded
-            now = self.clock()
             self._global[chat.channel] = max(
-                self._global.get(chat.channel, 0.0), now + sender.global_interval
+                self._global.get(chat.channel, 0.0), began + sender.global_interval
             )
             self._ready[chat_id] = max(
-                self._ready.get(chat_id, 0.0), now + sender.chat_interval(chat)
+                self._ready.get(chat_id, 0.0), began + sender.chat_interval(chat)
             )
             if queue:
                 heapq.heappush(heap, (max(self._ready[chat_id], retry_at), chat_id))

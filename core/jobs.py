@@ -78,7 +78,6 @@ class Jobs:
         self.deliverer = Deliverer(
             self.core, self.senders, clock=self.clock, sleep=self.sleep, alert=self.alert
         )
-        self.planner = Planner(self.core)
         self._disabled: list[tuple[FeedState, str]] = []
 
     # -- ticks (also called directly by tests with a fake clock) -------------------
@@ -121,7 +120,9 @@ class Jobs:
                 log.warning("delivery.recovered ambiguous=%d", ambiguous)
             self.recovered = True
         first = await self.deliverer.run()
-        self.planner.plan_due(int(self.clock()), force=force, channels=tuple(self.senders))
+        # Planning composes, renders and charts every due digest: off the event loop, on a
+        # database connection of its own.
+        await asyncio.to_thread(self._plan, int(self.clock()), force)
         second = await self.deliverer.run()
         return DeliveryReport(
             sent=first.sent + second.sent,
@@ -129,6 +130,13 @@ class Jobs:
             failed=first.failed + second.failed,
             left=second.left,
         )
+
+    def _plan(self, now: int, force: bool) -> int:
+        worker = self.core.fork()
+        try:
+            return Planner(worker).plan_due(now, force=force, channels=tuple(self.senders))
+        finally:
+            worker.close()
 
     # -- the scheduler ---------------------------------------------------------------
 

@@ -13,11 +13,6 @@ import io
 import warnings
 from collections import Counter
 
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from digests.compose import OTHER_LABEL, Digest, DigestSection
 
 __all__ = ["CJK_FONTS", "cjk_font", "render_chart"]
@@ -56,6 +51,8 @@ _LATIN = {
 @functools.cache
 def cjk_font() -> str | None:
     """The first installed font family of :data:`CJK_FONTS`, or ``None``."""
+    from matplotlib import font_manager  # imported on first use: it costs ~40 MB
+
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
@@ -97,16 +94,31 @@ def render_chart(digest: Digest) -> bytes | None:
     with warnings.catch_warnings():
         # Without a CJK font an unknown Chinese name has no glyphs; say nothing about it.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
-        return _draw(digest, x_names, sorted(topics, key=lambda t: t == NO_TOPIC), counts, family)
+        return _draw(
+            digest.title,
+            tuple(x_names),
+            tuple(sorted(topics, key=lambda t: t == NO_TOPIC)),
+            tuple(sorted(counts.items())),
+            family,
+        )
 
 
+@functools.lru_cache(maxsize=256)
 def _draw(
-    digest: Digest,
-    cities: list[str],
-    topics: list[str],
-    counts: Counter[tuple[str, str]],
+    title: str,
+    cities: tuple[str, ...],
+    topics: tuple[str, ...],
+    count_items: tuple[tuple[tuple[str, str], int], ...],
     family: str | None,
 ) -> bytes:
+    """The PNG; cached, since many chats in one week get the same chart."""
+    from matplotlib import font_manager
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    counts = dict(count_items)
+
     def label(name: str) -> str:
         return name if family else _LATIN.get(name, name)
 
@@ -117,13 +129,13 @@ def _draw(
     positions = list(range(len(cities)))
     bottoms = [0] * len(cities)
     for index, topic in enumerate(topics):
-        heights = [counts[(city, topic)] for city in cities]
+        heights = [counts.get((city, topic), 0) for city in cities]
         ax.bar(positions, heights, 0.6, bottom=bottoms, label=label(topic), color=f"C{index % 10}")
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     ax.set_xticks(positions, [label(c) for c in cities], fontdict=font)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("篇数" if family else "stories", fontdict=font)
-    title = digest.title if family else f"{sum(counts.values())} stories this period"
+    title = title if family else f"{sum(counts.values())} stories this period"
     ax.set_title(title, fontdict=font, fontsize=12)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(

@@ -10,6 +10,7 @@ rendering, so they are computed here, once, with :func:`analysis.summary.condens
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,7 +90,18 @@ def story_time(story: Story) -> int:
 
 def story_figures(story: Story) -> list[Figure]:
     """``story.figures`` as :class:`Figure` values; unknown keys are ignored and
-    malformed entries (missing fields, a value that is not a number) are skipped."""
+    malformed entries (missing fields, a value that is not a number) are skipped.
+
+    Parsed once per story object: one week's stories go into thousands of digests.
+    """
+    cached = story.__dict__.get("_parsed_figures")
+    if cached is None:
+        cached = tuple(_parse_figures(story))
+        object.__setattr__(story, "_parsed_figures", cached)  # a cache, not a field
+    return list(cached)
+
+
+def _parse_figures(story: Story) -> list[Figure]:
     figures: list[Figure] = []
     for data in story.figures:
         if not isinstance(data, dict) or not _REQUIRED_FIELDS.issubset(data):
@@ -167,6 +179,48 @@ def _importance(story: Story) -> tuple[int, int, int, int]:
     return (-story.source_count, -min(len(story.figures), 1), -story_time(story), story.id)
 
 
+class StoryPool:
+    """A week's stories prepared once for many digests: in importance order, indexed by
+    city and topic, so a digest looks up its subscriptions instead of scanning them all."""
+
+    def __init__(self, stories: Sequence[Story]) -> None:
+        unique = {s.id: s for s in reversed(stories)}  # the first occurrence wins
+        self.stories: list[Story] = sorted(unique.values(), key=_importance)
+        self._all = range(len(self.stories))
+        times = [s.first_seen for s in self.stories]
+        self._span = (min(times), max(times)) if times else (0, -1)
+        self._city: dict[str, set[int]] = {}
+        self._topic: dict[str, set[int]] = {}
+        for i, story in enumerate(self.stories):
+            for city in story.cities:
+                self._city.setdefault(city, set()).add(i)
+            for topic in story.topics:
+                self._topic.setdefault(topic, set()).add(i)
+
+    def matching(
+        self, subscriptions: Sequence[Subscription], since: int, until: int, limit: int
+    ) -> tuple[list[Story], int]:
+        """The ``limit`` most important stories first seen in [since, until) that match
+        any subscription, and how many match in all."""
+        found: set[int] = set()
+        for sub in subscriptions:
+            if sub.city and sub.topic:
+                found |= self._city.get(sub.city, set()) & self._topic.get(sub.topic, set())
+            elif sub.city:
+                found |= self._city.get(sub.city, set())
+            elif sub.topic:
+                found |= self._topic.get(sub.topic, set())
+            else:
+                found.update(self._all)
+        if since <= self._span[0] and self._span[1] < until:  # the usual case: one period
+            top = heapq.nsmallest(limit, found) if limit < len(found) else sorted(found)
+            return [self.stories[i] for i in top], len(found)
+        inside = [
+            self.stories[i] for i in sorted(found) if since <= self.stories[i].first_seen < until
+        ]
+        return inside[:limit], len(inside)
+
+
 def compose(
     stories: Sequence[Story],
     subscriptions: Sequence[Subscription],
@@ -177,6 +231,7 @@ def compose(
     max_stories: int = 30,
     city_order: Sequence[str] = CITIES,
     topic_order: Sequence[str] = TOPICS,
+    pool: StoryPool | None = None,
 ) -> Digest:
     """Stories with ``since <= story.first_seen < until`` that match any subscription.
 
@@ -185,19 +240,14 @@ def compose(
     with figures, then newest) and the rest counted in ``Digest.omitted``. Sections are
     ordered by city then topic order (sections without a city after the cities); inside
     a section stories are newest first. ``figures`` condenses the figures of the listed
-    stories per section label. No subscriptions means nothing matches.
+    stories per section label. No subscriptions means nothing matches. Pass ``pool``
+    (built from ``stories``) when composing many digests from the same stories.
     """
     tz = ZoneInfo(timezone)
-    seen: set[int] = set()
-    matching: list[Story] = []
-    for story in stories:
-        if story.id in seen or not since <= story.first_seen < until:
-            continue
-        if any(sub.matches(story) for sub in subscriptions):
-            seen.add(story.id)
-            matching.append(story)
-    kept = sorted(matching, key=_importance)[: max(0, max_stories)]
-    omitted = len(matching) - len(kept)
+    kept, total = (pool or StoryPool(stories)).matching(
+        subscriptions, since, until, max(0, max_stories)
+    )
+    omitted = total - len(kept)
 
     groups: dict[tuple[str | None, str | None], list[Story]] = {}
     for story in kept:

@@ -87,6 +87,16 @@ def _figure_lines(figures: list[Figure]) -> tuple[str, ...]:
 
 
 def _item(story: Story, tz: ZoneInfo) -> _Item:
+    """What is said about ``story``; the same for every digest it goes into, so it is
+    worked out once per story object and time zone."""
+    cache: dict[str, _Item] = story.__dict__.setdefault("_rendered_items", {})
+    item = cache.get(tz.key)
+    if item is None:
+        item = cache[tz.key] = _make_item(story, tz)
+    return item
+
+
+def _make_item(story: Story, tz: ZoneInfo) -> _Item:
     meta = [format_day(story_time(story), tz)]
     if story.source_count > 1:
         meta.insert(0, f"来源 {story.source_count} 家")

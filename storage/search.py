@@ -72,12 +72,11 @@ class Search:
             # bm25 costs time in proportion to the hits; rank the newest RELEVANCE_WINDOW
             # matches, which is what a news reader wants anyway, at a bounded cost.
             sql = (
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN"
-                " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-                f" ORDER BY rowid DESC LIMIT {RELEVANCE_WINDOW})"
-                " ORDER BY bm25(articles_fts), rowid DESC"
+                "SELECT rowid FROM (SELECT rowid, bm25(articles_fts) AS score"
+                " FROM articles_fts WHERE articles_fts MATCH ?"
+                f" ORDER BY rowid DESC LIMIT {RELEVANCE_WINDOW}) ORDER BY score, rowid DESC"
             )
-            params = (match, match)
+            params = (match,)
         try:
             cursor = self.db.conn.execute(sql, params)
         except sqlite3.Error as e:

@@ -21,7 +21,7 @@ from core.models import Subscription
 from tests.conftest import ROOT
 from tests.fake_botapi import TOKEN, FakeBotAPI
 
-CHATS = 40
+CHATS = 120
 
 
 def _prepare(core: Core) -> None:
@@ -57,20 +57,22 @@ def test_sigkill_during_broadcast_loses_nothing_and_repeats_nothing(
     log = tmp_path / "runs.log"
     rng = random.Random(20261125)
     fake = FakeBotAPI().start_in_thread()
-    kills = 0
+    kills = mid = 0  # mid: killed while messages were going out
     try:
         for _ in range(6):
+            before = len(fake.sent())
             proc = _digest_send(db, fake.base_url, log)
-            time.sleep(rng.uniform(2.0, 4.5))  # start-up is ~1.5 s; sending takes several
+            time.sleep(rng.uniform(1.5, 4.0))  # start-up is ~1.5 s; sending takes ~8 s
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
+                mid += len(fake.sent()) > before
             proc.wait(timeout=30)
         final = _digest_send(db, fake.base_url, log)
         assert final.wait(timeout=180) == 0, log.read_text(errors="replace")[-2000:]
     finally:
         fake.stop_thread()
-    assert kills >= 3, "the broadcast finished before it could be killed"
+    assert kills >= 3 and mid >= 2, "the broadcast finished before it could be killed"
     assert not fake.crashes
 
     store = sample_copy.storage
@@ -103,7 +105,7 @@ def test_sigkill_during_broadcast_loses_nothing_and_repeats_nothing(
         > 1
     )
     print(
-        f"\ncrash: kills={kills} parts={len(parts)} lost={len(lost)} "
+        f"\ncrash: kills={kills} mid_broadcast={mid} parts={len(parts)} lost={len(lost)} "
         f"ambiguous={len(ambiguous)} delivered_twice={twice}"
     )
     assert lost == [] and repeated == []
