@@ -10,6 +10,7 @@ memory. Pure: no I/O.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,10 +34,9 @@ def shingles(words: Sequence[str], size: int = SHINGLE) -> set[str]:
 
 
 def _hash32(items: set[str]) -> np.ndarray:
-    data = [
-        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "little") for s in items
-    ]
-    return np.asarray(data, dtype=np.uint64)
+    # CRC-32 is stable across processes (unlike hash()) and far cheaper than a crypto
+    # hash; the permutations in signature() do the mixing.
+    return np.fromiter((zlib.crc32(s.encode()) for s in items), dtype=np.uint64, count=len(items))
 
 
 def signature(words: Sequence[str]) -> bytes:

@@ -157,8 +157,8 @@ class Figure:
     in_progress: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        """All fields as a JSON-serialisable dict."""
-        return dataclasses.asdict(self)
+        """All fields as a JSON-serialisable dict (flat values: no deep copy needed)."""
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
     def describe(self) -> str:
         """Short Chinese rendering: ``重点合作事项：完成 52/60 项，8 项推进中``."""
@@ -183,6 +183,9 @@ class Figure:
             gap = "" if self.unit == "%" else " "
             return f"{subject} {_number(self.value)}{gap}{self.unit}"
         return f"{subject} {_magnitude(self.value)} {self.unit}"
+
+
+_FIELDS = dataclasses.fields(Figure)
 
 
 def _number(value: float) -> str:

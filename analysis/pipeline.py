@@ -58,7 +58,9 @@ class Analyzer:
             title=display_title,
             text=display_text,
             folded=folded_title + "\n" + folded_body,
-            traditional=is_traditional(display_title + display_text),
+            traditional=is_traditional(
+                display_title + "\n" + display_text, folded_title + "\n" + folded_body
+            ),
             cities=self.tagger.cities(folded_title, folded_body),
             topics=self.tagger.topics(folded_title, folded_body),
             keywords=tuple(

@@ -58,11 +58,15 @@ def fold(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
-def is_traditional(text: str) -> bool:
-    """True when converting to simplified changes a noticeable share of the Han characters."""
-    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
-    if not han:
+def is_traditional(text: str, folded: str | None = None) -> bool:
+    """True when converting to simplified changes a noticeable share of the Han characters.
+
+    Pass ``folded`` (``fold(text)``, already computed) to spare a second conversion.
+    """
+    if folded is None or len(folded) != len(text):
+        folded = to_simplified(text)
+    pairs = [(a, b) for a, b in zip(text, folded, strict=False) if "\u4e00" <= a <= "\u9fff"]
+    if not pairs:
         return False
-    simplified = to_simplified("".join(han))
-    changed = sum(1 for a, b in zip(han, simplified, strict=False) if a != b)
-    return changed >= max(2, len(han) // 50)
+    changed = sum(1 for a, b in pairs if a != b)
+    return changed >= max(2, len(pairs) // 50)
