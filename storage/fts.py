@@ -14,6 +14,7 @@ the MATCH expression, each inside a double-quoted phrase.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from analysis.text import fold
@@ -21,35 +22,18 @@ from analysis.text import fold
 MAX_QUERY_CHARS = 100
 MAX_TERMS = 8
 BOUNDARY = "|"
+# Runs of letters and digits (\w is str.isalnum() plus the underscore, which is excluded).
+_RUNS = re.compile(r"[^\W_]+")
 
 
 def index_doc(folded: str) -> str:
     """The FTS document for already-folded text."""
-    out: list[str] = []
-    gap = True
-    for ch in folded:
-        if ch.isalnum():
-            out.append(ch)
-            gap = False
-        elif not gap:
-            out.append(BOUNDARY)
-            gap = True
-    return " ".join(out)
+    return f" {BOUNDARY} ".join(" ".join(run) for run in _RUNS.findall(folded))
 
 
 def alnum_runs(folded: str) -> list[str]:
     """Maximal runs of letters and digits: the searchable words of a text."""
-    runs: list[str] = []
-    current: list[str] = []
-    for ch in folded:
-        if ch.isalnum():
-            current.append(ch)
-        elif current:
-            runs.append("".join(current))
-            current = []
-    if current:
-        runs.append("".join(current))
-    return runs
+    return _RUNS.findall(folded)
 
 
 @dataclass(frozen=True)
