@@ -154,15 +154,24 @@ def condense(
 
     Key kinds come first (tasks, projects, money, then counts and rates), each kind in
     the order reported. A figure reported twice (same kind, value and unit, similar
-    subject) is counted once, keeping the report with the most detail. Groups without
-    lines are left out.
+    subject) is counted once, keeping the report with the most detail. Only the first
+    reports in that order are considered (twice the lines wanted), so a group with
+    hundreds of figures costs no more than one with ten. Groups without lines are left
+    out.
     """
     result: list[tuple[str, list[str]]] = []
     for label, figures in groups.items():
         unique: list[Figure] = []
         # Twins share kind, unit and value: compare subjects within those buckets only.
         buckets: dict[tuple[str, str, float], list[int]] = {}
-        for figure in figures:
+        # Key kinds first; once twice the lines needed are found, later (lesser) figures
+        # cannot make it into the group's lines.
+        ranked = sorted(
+            enumerate(figures), key=lambda item: (_KIND_ORDER.get(item[1].kind, 9), item[0])
+        )
+        for _, figure in ranked:
+            if len(unique) >= 2 * max_lines_per_group:
+                break
             bucket = buckets.setdefault((figure.kind, figure.unit, round(figure.value, 6)), [])
             twin = next((i for i in bucket if _same(unique[i], figure)), None)
             if twin is None:

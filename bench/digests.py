@@ -42,7 +42,7 @@ from core.config import DatabaseSettings, FeedSettings, Settings
 from core.delivery import Deliverer, Planner
 from core.models import Subscription
 from digests.chart import render_chart
-from digests.compose import compose
+from digests.compose import StoryPool, compose
 from digests.render import render_html
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
 from feeds.parse import Entry
@@ -144,6 +144,7 @@ def time_composing(core: Core, charts: int) -> dict[str, Any]:
     t1 = time.perf_counter()
     since = NOW - core.settings.digest.lookback_days * 86400
     stories = store.articles.recent_stories(since, NOW + 1)
+    pool = StoryPool(stories)  # sorted and indexed once for the week, as Planner does
     t2 = time.perf_counter()
     composing = rendering = splitting = 0.0
     per_digest: list[float] = []
@@ -160,6 +161,7 @@ def time_composing(core: Core, charts: int) -> dict[str, Any]:
             timezone=chat.timezone,
             city_order=core.taxonomy.city_names,
             topic_order=core.taxonomy.topic_names,
+            pool=pool,
         )
         b = time.perf_counter()
         blocks = render_html(digest, timezone=chat.timezone)
