@@ -66,22 +66,33 @@ BY_NAME = {c.name: c for c in COMMANDS}
 BY_WORD = {w: c for c in COMMANDS for w in c.words}
 
 
-def help_text(*, admin: bool, html: bool = True) -> str:
-    """The /help reply, generated from the table."""
+def help_text(*, admin: bool, html: bool = True, words: bool = False) -> str:
+    """The /help reply, generated from the table; ``words`` lists the Chinese command
+    words instead of slash commands (WeChat, where users type 订阅 湘潭)."""
     lines = ["<b>长株潭一体化快报 · 命令</b>" if html else "长株潭一体化快报 · 命令"]
     for c in COMMANDS:
         if c.admin and not admin:
             continue
         usage = f" {c.usage}" if c.usage else ""
-        line = f"/{c.name}{usage} — {c.summary}"
+        head = c.words[0] if words and c.words else f"/{c.name}"
+        line = f"{head}{usage} — {c.summary}"
         if c.example:
-            line += f"（例：{c.example}）"
+            example = c.example
+            if words and c.words:
+                example = example.replace(f"/{c.name}", c.words[0])
+            line += f"（例：{example}）"
         lines.append(line)
     lines.append("")
-    lines.append(
-        "直接发送文字即可搜索。订阅示例：/subscribe 湘潭 交通 只看湘潭的交通新闻；"
-        "/subscribe 长沙 株洲 订阅两个城市。"
-    )
+    if words:
+        lines.append(
+            "直接发送关键词即可搜索。订阅示例：订阅 湘潭 交通 只看湘潭的交通新闻；"
+            "订阅 长沙 株洲 订阅两个城市。"
+        )
+    else:
+        lines.append(
+            "直接发送文字即可搜索。订阅示例：/subscribe 湘潭 交通 只看湘潭的交通新闻；"
+            "/subscribe 长沙 株洲 订阅两个城市。"
+        )
     return "\n".join(lines)
 
 

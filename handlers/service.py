@@ -244,7 +244,7 @@ class ChatService:
         )
 
     def cmd_help(self, req: Request, args: str) -> Reply:
-        return say(help_text(admin=req.is_admin))
+        return say(help_text(admin=req.is_admin, words=req.channel == "wechat"))
 
     def cmd_subscribe(self, req: Request, args: str) -> Reply:
         chat = self.chat(req)

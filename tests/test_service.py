@@ -165,3 +165,8 @@ def test_feed_errors_are_explained_in_chinese(sample_copy: Core) -> None:
     admin = Request("telegram", "1", is_admin=True)
     assert "网址格式不正确" in service.command(admin, "addfeed", "https://[::1").text
     assert "无法连接" in service.command(admin, "addfeed", "http://127.0.0.1:9/x").text
+
+
+def test_wechat_help_lists_the_chinese_words(sample_copy: Core) -> None:
+    text = ChatService(sample_copy).command(Request("wechat", "u1"), "help", "").text
+    assert "订阅 [城市或主题 ...]" in text and "搜索 关键词" in text and "/subscribe" not in text
