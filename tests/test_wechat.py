@@ -319,7 +319,7 @@ def test_keyword_search_and_help_as_plain_text(world: World) -> None:
         assert "搜索结果" in text and "融城干道" in text
         assert "<b>" not in text and "<a " not in text and "&lt;" not in text
         text = await chat.reply("帮助")
-        assert "/subscribe" in text and "<b>" not in text
+        assert "订阅 湘潭 交通" in text and "/subscribe" not in text and "<b>" not in text
 
     run(world, scenario)
 
