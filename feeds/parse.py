@@ -44,7 +44,10 @@ def parse_feed(content: bytes, *, url: str = "", content_type: str | None = None
     if not content.strip():
         raise ParseError("empty document")
     headers = {"content-type": content_type} if content_type else None
-    parsed: Any = feedparser.parse(content, response_headers=headers, sanitize_html=False)
+    # Entry HTML becomes plain text anyway: neither sanitising nor resolving its links helps.
+    parsed: Any = feedparser.parse(
+        content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     version = parsed.get("version") or ""
     bozo = ""
     if parsed.get("bozo"):
