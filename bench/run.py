@@ -570,7 +570,7 @@ RECOMMENDATIONS: list[str] = [
     "stories loaded once per period, charts cached, and planning moved off the event "
     "loop (10k digests from 132.7 s to about 8 s). Still open:",
     "",
-    "1. **Ingest is at about 0.38x raw jieba (target 0.5x).** Segmentation is now a "
+    "1. **Ingest is at about 0.4x raw jieba (target 0.5x).** Segmentation is now a "
     "small share; the rest is Python: feed parsing (about 0.4 ms an article), figure "
     "extraction and the summary (about 0.5 ms together; the summary re-splits "
     "sentences the extractor already split), the store (about 0.5 ms: eleven SQL "
