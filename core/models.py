@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -42,6 +43,12 @@ class Story:
     source_count: int
     sources: tuple[str, ...] = ()
     figures: tuple[dict[str, object], ...] = ()
+
+    def tagged(self, cities: Sequence[str] = (), topics: Sequence[str] = ()) -> bool:
+        """True when the story has one of ``cities`` (if any) and one of ``topics`` (if any)."""
+        if cities and not set(cities) & set(self.cities):
+            return False
+        return not (topics and not set(topics) & set(self.topics))
 
 
 @dataclass(frozen=True)

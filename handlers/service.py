@@ -18,7 +18,7 @@ from analysis.summary import condense
 from core.app import Core
 from core.delivery import digest_for
 from core.errors import FeedError, InvalidQueryError, StorageError, UserInputError
-from core.models import Chat, SearchPage, Subscription
+from core.models import Chat, SearchPage, Story, Subscription
 from core.schedule import describe, next_due, parse_day, parse_time, zone
 from digests.compose import story_figures
 from digests.render import render_html
@@ -332,34 +332,21 @@ class ChatService:
             day = dt.datetime.fromtimestamp(s.published, tz).strftime("%m-%d")
             snippet = fts.mark(e(hit.snippet), _shift(hit.snippet, hit.highlights), "<b>", "</b>")
             sources = f" · 来源 {s.source_count} 家" if s.source_count > 1 else ""
-            title = e(s.title)
-            link = (
-                f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
-                if s.url.startswith(("http://", "https://"))
-                else title
-            )
+            link = _link(s)
             blocks.append(f"{i}. {link}\n{day}{sources}\n{snippet}")
         buttons = ((Button("更多", f"s:{offset + SEARCH_PAGE}"),),) if page.has_more else ()
         return say(*blocks, buttons=buttons)
 
     def cmd_latest(self, req: Request, args: str) -> Reply:
         cities, topics = self._filters(args)
-        stories = [
-            s
-            for s in self.core.storage.articles.latest(200)
-            if (not cities or set(cities) & set(s.cities))
-            and (not topics or set(topics) & set(s.topics))
-        ][:5]
+        stories = [s for s in self.core.storage.articles.latest(200) if s.tagged(cities, topics)][
+            :5
+        ]
         if not stories:
             return say("暂时没有相关报道。")
         blocks = ["🆕 最新动态" + (f"（{e(' '.join(cities + topics))}）" if args else "")]
         for s in stories:
-            title = e(s.title)
-            link = (
-                f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
-                if s.url.startswith(("http://", "https://"))
-                else title
-            )
+            link = _link(s)
             summary = e(s.summary[:80])
             blocks.append(f"• {link}\n{summary}")
         return say(*blocks)
@@ -368,10 +355,7 @@ class ChatService:
         cities, topics = self._filters(args)
         since = self.core.now() - 30 * 86400
         stories = [
-            s
-            for s in self.core.storage.articles.recent_stories(since)
-            if (not cities or set(cities) & set(s.cities))
-            and (not topics or set(topics) & set(s.topics))
+            s for s in self.core.storage.articles.recent_stories(since) if s.tagged(cities, topics)
         ]
         groups: dict[str, list] = {}
         for s in stories:
@@ -501,6 +485,14 @@ class ChatService:
             ),
         ]
         return say("\n".join(lines))
+
+
+def _link(story: Story) -> str:
+    """The story's escaped title, linked when its URL is http(s)."""
+    title = e(story.title)
+    if story.url.startswith(("http://", "https://")):
+        return f'<a href="{html.escape(story.url, quote=True)}">{title}</a>'
+    return title
 
 
 def _split_groups(args: str) -> list[str]:

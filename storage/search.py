@@ -106,7 +106,7 @@ class Search:
                     continue
                 seen.add(story_id)
                 story = loaded.get(story_id)
-                if story and _wanted(story, cities, topics):
+                if story and story.tagged(cities, topics):
                     picked.append((story_id, article_id))
                     if len(picked) >= wanted:
                         break
@@ -141,9 +141,3 @@ class Search:
             f"SELECT DISTINCT story_id FROM articles WHERE {where}", query.terms
         ).fetchall()
         return {r[0] for r in rows}
-
-
-def _wanted(story: Story, cities: Sequence[str], topics: Sequence[str]) -> bool:
-    if cities and not set(cities) & set(story.cities):
-        return False
-    return not (topics and not set(topics) & set(story.topics))
