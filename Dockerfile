@@ -13,11 +13,12 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY bot.py ./
-COPY core ./core
+COPY domain ./domain
 COPY analysis ./analysis
+COPY digests ./digests
 COPY feeds ./feeds
 COPY storage ./storage
-COPY digests ./digests
+COPY app ./app
 COPY handlers ./handlers
 COPY channels ./channels
 RUN pip install --no-cache-dir . \

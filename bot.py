@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.app import Core, RedactingFilter, setup_logging
-from core.config import load_settings
-from core.errors import CztError, FeedError, UserInputError
-from core.models import SearchHit
+from app.config import load_settings
+from app.core import Core, RedactingFilter, setup_logging
+from domain.errors import CztError, FeedError, UserInputError
+from domain.models import SearchHit
 from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
 from storage import fts
@@ -253,8 +253,8 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
 
 
 def _preview(core: Core, chat_ref: str | None) -> int:
+    from app.delivery import digest_for
     from channels.markup import html_to_plain
-    from core.delivery import digest_for
     from digests.render import render_html
 
     if not chat_ref:

@@ -1,6 +1,6 @@
 """The region's taxonomy (cities, topics, domain words) and tagging by it.
 
-The taxonomy is data (``core/data/taxonomy.toml``); this module turns it into a
+The taxonomy is data (``domain/data/taxonomy.toml``); this module turns it into a
 ``Taxonomy`` value and tags folded text with it. Pure: no I/O beyond ``load_taxonomy``.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.text import fold
-from core.errors import ConfigError
+from domain.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from typing import Any
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import load_taxonomy
+from app.config import DEFAULT_TAXONOMY
 from bench import OUT, SEED, peak_rss_mb, rss_mb, save_result
 from bench.generate import Article, Generator, fill_database
-from core.config import DEFAULT_TAXONOMY
 from storage import Storage
 
 FULL_ARTICLES = 111_500  # about 100k stories once the reposts are merged
@@ -58,7 +58,7 @@ def analyzer() -> Analyzer:
 
 
 def open_storage(path: Path, an: Analyzer) -> Storage:
-    """The storage as ``core.app.Core`` wires it (merge threshold, splitter, tag order)."""
+    """The storage as ``app.core.Core`` wires it (merge threshold, splitter, tag order)."""
     store = Storage.open(path, threshold=0.5, splitter=an.tokenizer.words)
     store.articles.city_order = an.taxonomy.city_names
     store.articles.topic_order = an.taxonomy.topic_names

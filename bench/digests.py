@@ -8,13 +8,13 @@ city·topic pair), all due now. Timed two ways:
 - composing: the week's stories loaded once, then for every due chat
   ``digests.compose.compose`` + ``render_html`` + ``pack`` (the Telegram messages), the
   pure work of a digest; the chart (matplotlib) is timed on a sample beside it;
-- the whole ``core.delivery.Planner(core).plan_due(now)``: per chat it reloads the
+- the whole ``app.delivery.Planner(core).plan_due(now)``: per chat it reloads the
   week's stories, composes, renders, splits, draws the chart and writes the ledger.
   When a sample shows it cannot finish 10k within its budget (240 s; quick: 5 s), it runs on the
   first chats only and the figure for 10k is extrapolated (and says so).
 
 (b) Delivering. 3,000 chats (quick: 300) with one pending text part each, planned with
-``Deliveries.plan``, sent by ``core.delivery.Deliverer`` through
+``Deliveries.plan``, sent by ``app.delivery.Deliverer`` through
 ``channels.telegram.TelegramSender`` (global interval 1/30 s) to the fake Bot API over
 real HTTP on 127.0.0.1 (``tests.fake_botapi.FakeBotAPI`` in its own thread), with the real
 clock and ``asyncio.sleep``. The rate is measured from the fake's send times; lost and
@@ -35,16 +35,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from app.config import DatabaseSettings, FeedSettings, Settings
+from app.core import Core
+from app.delivery import Deliverer, Planner
 from bench import OUT, SEED, percentile, save_result
 from bench.generate import OUTLETS, Generator
-from core.app import Core
-from core.config import DatabaseSettings, FeedSettings, Settings
-from core.delivery import Deliverer, Planner
-from core.models import Subscription
 from digests.chart import render_chart
 from digests.compose import StoryPool, compose
 from digests.render import render_html
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
+from domain.models import Subscription
 from feeds.parse import Entry
 from storage.deliveries import PlannedPart
 

@@ -122,10 +122,10 @@ import jieba
 steps.append(('import jieba', rss()))
 import jieba.analyse
 steps.append(('import jieba.analyse (builds its default TF-IDF table)', rss()))
-import channels.runner, channels.telegram, handlers.service, core.jobs
+import channels.runner, channels.telegram, handlers.service, app.jobs
 steps.append(('the bot modules (rjieba, OpenCC, inscriptis, feedparser, ...)', rss()))
-from core.app import Core
-from core.config import load_settings
+from app.core import Core
+from app.config import load_settings
 core = Core(load_settings(None, db_path=sys.argv[1]))
 steps.append(('Core open', rss()))
 core.analyzer.tokenizer.words('长株潭')

@@ -31,7 +31,7 @@ from analysis import dedup
 from analysis.pipeline import Analysis, Analyzer
 from analysis.taxonomy import Taxonomy, load_taxonomy
 from analysis.text import clean, fold, is_traditional
-from core.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY
 from feeds.parse import Entry
 from storage import Storage
 

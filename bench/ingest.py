@@ -37,10 +37,10 @@ from analysis.figures import extract_figures
 from analysis.summary import summarize
 from analysis.text import clean, fold, is_traditional
 from analysis.tokenizer import Tokenizer, available_engines
+from app.config import DatabaseSettings, FeedSettings, Settings
+from app.core import Core
 from bench import OUT, SEED, save_result
 from bench.generate import Article, generate, write_rss
-from core.app import Core
-from core.config import DatabaseSettings, FeedSettings, Settings
 from feeds.fetch import fetch
 from feeds.parse import Entry, parse_feed
 from storage import fts

@@ -33,7 +33,7 @@ from typing import Any
 from bench import SEED, percentile, save_result
 from bench.dedup import analyzer, cached, db_path, open_storage, size_for
 from bench.generate import ABSENT_WORD, RARE_PHRASE
-from core.errors import InvalidQueryError, StorageError
+from domain.errors import InvalidQueryError, StorageError
 from storage import Storage, fts
 from storage.search import RELEVANCE_WINDOW
 

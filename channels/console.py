@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from channels.markup import html_to_plain
-from core.models import Chat
+from domain.models import Chat
 from handlers.service import Button, ChatService, Reply, Request
 
 ADDRESS = "local"

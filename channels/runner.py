@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager, suppress
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
+from app.core import Core
+from app.delivery import DeliveryReport, Sender
+from app.jobs import Jobs
 from channels.console import Console, ConsoleSender
-from core.app import Core
-from core.delivery import DeliveryReport, Sender
-from core.errors import ConfigError
-from core.jobs import Jobs
+from domain.errors import ConfigError
 from handlers.service import ChatService
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Telegram on python-telegram-bot 22: the chat handlers and the digest sender.
 
 The token never reaches a log line: the httpx logger stays at WARNING (request URLs
-contain it) and every record passes the redacting filter set up in ``core.app``.
+contain it) and every record passes the redacting filter set up in ``app.core``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from telegram.ext import (
     filters,
 )
 
-from core.errors import (
+from digests.split import TELEGRAM_LIMIT, pack, utf16_len
+from domain.errors import (
     BlockedError,
     ChannelDownError,
     ChatMigratedError,
@@ -53,8 +54,7 @@ from core.errors import (
     RejectedError,
     TransientError,
 )
-from core.models import Chat
-from digests.split import TELEGRAM_LIMIT, pack, utf16_len
+from domain.models import Chat
 from handlers.commands import BY_NAME, COMMANDS, menu
 from handlers.service import ChatService, Reply, Request
 

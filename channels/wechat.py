@@ -35,10 +35,10 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from app.core import Core
 from channels.markup import html_to_plain
-from core.app import Core
-from core.errors import ConfigError
 from digests.split import split_text, utf8_len
+from domain.errors import ConfigError
 from handlers.service import ChatService, Reply, Request
 
 log = logging.getLogger(__name__)

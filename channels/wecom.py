@@ -20,17 +20,17 @@ from typing import Any
 
 import httpx
 
-from core.app import Core
-from core.config import WeComSettings
-from core.errors import (
+from app.config import WeComSettings
+from app.core import Core
+from domain.errors import (
     ConfigError,
     InvalidTargetError,
     RateLimitedError,
     TransientError,
     UserInputError,
 )
-from core.models import Chat, Subscription
-from core.schedule import next_due
+from domain.models import Chat, Subscription
+from domain.schedule import next_due
 from handlers.service import ChatService
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _robot_subscriptions(
 class WeComSender:
     """Sends digest parts to WeCom group robots through their webhooks.
 
-    Implements ``core.delivery.Sender``. Use as ``async with WeComSender(settings)`` or
+    Implements ``app.delivery.Sender``. Use as ``async with WeComSender(settings)`` or
     call ``aclose()`` when done.
     """
 

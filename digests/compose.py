@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from analysis.figures import Figure
 from analysis.summary import condense
-from core.models import Story, Subscription
+from domain.models import Story, Subscription
 
 __all__ = [
     "CITIES",

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 from analysis.figures import Figure
 from analysis.summary import split_sentences
-from core.models import Story
 from digests.compose import Digest, format_day, story_figures, story_time
+from domain.models import Story
 
 __all__ = ["EMPTY_MESSAGE", "render_empty", "render_html", "render_markdown", "render_text"]
 

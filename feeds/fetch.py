@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 
-from core.errors import FetchError, NotModified
+from domain.errors import FetchError, NotModified
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
-from core.errors import ParseError
+from domain.errors import ParseError
 
 
 def parse_opml(content: bytes) -> list[tuple[str, str]]:

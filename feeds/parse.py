@@ -10,7 +10,7 @@ from typing import Any
 
 import feedparser
 
-from core.errors import ParseError
+from domain.errors import ParseError
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from analysis.summary import condense
-from core.app import Core
-from core.delivery import digest_for
-from core.errors import FeedError, InvalidQueryError, StorageError, UserInputError
-from core.models import Chat, SearchPage, Story, Subscription
-from core.schedule import describe, next_due, parse_day, parse_time, zone
+from app.core import Core
+from app.delivery import digest_for
 from digests.compose import story_figures
 from digests.render import render_html
+from domain.errors import FeedError, InvalidQueryError, StorageError, UserInputError
+from domain.models import Chat, SearchPage, Story, Subscription
+from domain.schedule import describe, next_due, parse_day, parse_time, zone
 from handlers.commands import BY_NAME, BY_WORD, help_text
 from storage import fts
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from analysis import dedup
 from analysis.pipeline import Analysis
-from core.models import Story
+from domain.models import Story
 from feeds.parse import Entry
 from storage import fts
 from storage.db import Database

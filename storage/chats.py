@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.models import Chat, Subscription
+from domain.models import Chat, Subscription
 from storage.db import Database
 
 MAX_SUBSCRIPTIONS = 30

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.errors import StorageError
+from domain.errors import StorageError
 
 # Each migration runs once, in order, inside a transaction; PRAGMA user_version
 # records how many have run. Append only: never edit a migration that has shipped.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from core.models import FeedState
+from domain.models import FeedState
 from storage.db import Database
 
 ACTIVE, DISABLED, REMOVED = 0, 1, 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from core.errors import InvalidQueryError, StorageError
-from core.models import SearchHit, SearchPage, Story
+from domain.errors import InvalidQueryError, StorageError
+from domain.models import SearchHit, SearchPage, Story
 from storage import fts
 from storage.articles import Articles
 from storage.db import Database

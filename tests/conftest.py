@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from core.config import SAMPLE_FEEDS, load_settings
+from app.config import SAMPLE_FEEDS, load_settings
 from tests.feedserver import FeedServer
 
 if TYPE_CHECKING:
-    from core.app import Core
+    from app.core import Core
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -37,7 +37,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def core(tmp_path: Path, clock: FakeClock) -> Iterator[Core]:
-    from core.app import Core
+    from app.core import Core
 
     settings = load_settings(None, environ={}, db_path=str(tmp_path / "czt.db"))
     c = Core(settings, clock=clock)
@@ -48,7 +48,7 @@ def core(tmp_path: Path, clock: FakeClock) -> Iterator[Core]:
 @pytest.fixture(scope="session")
 def sample_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
     """A core with the bundled sample feeds ingested once (read-only use)."""
-    from core.app import Core
+    from app.core import Core
 
     path = tmp_path_factory.mktemp("sample") / "czt.db"
     settings = load_settings(None, environ={}, db_path=str(path))
@@ -72,7 +72,7 @@ def sample_copy(sample_core: Core, tmp_path: Path) -> Iterator[Core]:
     """A private, writable copy of the sample database, on a fake clock at NOW."""
     import shutil
 
-    from core.app import Core
+    from app.core import Core
 
     # The shared sample must stay pristine: tests that write use a copy.
     assert sample_core.storage.db.scalar("SELECT COUNT(*) FROM chats") == 0

@@ -10,9 +10,9 @@ import warnings
 
 import pytest
 
-from core.models import Subscription
 from digests.chart import cjk_font, render_chart
 from digests.compose import Digest, DigestSection, compose
+from domain.models import Subscription
 from tests.test_digest_compose import ALL, SINCE, UNTIL, story
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import SAMPLE_FEEDS, load_settings
-from core.errors import ConfigError
+from app.config import SAMPLE_FEEDS, load_settings
+from domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from core.app import Core
-from core.models import Subscription
+from app.core import Core
+from domain.models import Subscription
 from tests.conftest import ROOT
 from tests.fake_botapi import TOKEN, FakeBotAPI
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from core.app import Core
-from core.delivery import SETTLE, Planner
-from core.errors import BlockedError, ChatMigratedError, RateLimitedError, TransientError
-from core.jobs import Jobs
-from core.models import Chat, Subscription
-from core.schedule import next_due
+from app.core import Core
+from app.delivery import SETTLE, Planner
+from app.jobs import Jobs
+from domain.errors import BlockedError, ChatMigratedError, RateLimitedError, TransientError
+from domain.models import Chat, Subscription
+from domain.schedule import next_due
 from tests.conftest import NOW, FakeClock
 
 
@@ -62,7 +62,7 @@ def world(sample_core: Core, tmp_path_factory: pytest.TempPathFactory):  # type:
     """A fresh copy of the sample database with a fake clock."""
     import shutil
 
-    from core.config import load_settings
+    from app.config import load_settings
 
     src = sample_core.storage.db.path
     dst = tmp_path_factory.mktemp("world") / "czt.db"

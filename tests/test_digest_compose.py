@@ -9,8 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from analysis.figures import Figure
-from core.models import Story, Subscription
 from digests.compose import Digest, DigestSection, compose, story_figures
+from domain.models import Story, Subscription
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SINCE = int(datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI).timestamp())

@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from core.models import Subscription
 from digests.compose import Digest, compose
 from digests.render import render_empty, render_html, render_markdown, render_text
+from domain.models import Subscription
 from tests.test_digest_compose import ALL, MONEY, SINCE, TASKS, UNTIL, story
 
 HOSTILE = '<script>&"x"'

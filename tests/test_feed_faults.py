@@ -6,8 +6,8 @@ from __future__ import annotations
 import gzip
 import socket
 
-from core.app import Core
-from core.ingest import FeedReport
+from app.core import Core
+from app.ingest import FeedReport
 from tests.conftest import FEEDS, NOW
 from tests.feedserver import FeedServer, Route
 

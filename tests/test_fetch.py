@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import FetchError, NotModified
+from domain.errors import FetchError, NotModified
 from feeds.fetch import FetchOptions, fetch, parse_retry_after
 from tests.feedserver import FeedServer, Route
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.app import Core
+from app.core import Core
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
 from handlers.commands import COMMANDS
 from handlers.service import ChatService, Reply, Request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.app import Core
+from app.core import Core
 from tests.conftest import FEEDS, NOW
 from tests.feedserver import FeedServer, Route
 

@@ -6,7 +6,7 @@ import calendar
 
 import pytest
 
-from core.errors import ParseError
+from domain.errors import ParseError
 from feeds.parse import parse_feed
 from tests.conftest import FEEDS, SAMPLES
 

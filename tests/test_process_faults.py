@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from core.app import Core
-from core.config import load_settings
+from app.config import load_settings
+from app.core import Core
 from feeds.parse import parse_feed
 from storage import Storage
 from tests.conftest import NOW, ROOT, SAMPLES, FakeClock
@@ -147,7 +147,7 @@ def test_a_long_writer_makes_others_wait_not_fail(sample_copy: Core) -> None:
 
 
 def test_second_scheduler_on_the_same_database_refuses(sample_copy: Core) -> None:
-    from core.jobs import take_lock
+    from app.jobs import take_lock
 
     assert take_lock(sample_copy, "host-a:1:x", NOW)
     second = Core(

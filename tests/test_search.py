@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.app import Core
-from core.errors import InvalidQueryError
+from app.core import Core
+from domain.errors import InvalidQueryError
 
 QUERIES = [
     "株洲",

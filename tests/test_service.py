@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from app.core import Core
 from channels.console import Console
-from core.app import Core
 from handlers.commands import BY_NAME, COMMANDS, help_text, menu, readme_table
 from handlers.service import ChatService, Request
 from tests.conftest import ROOT

@@ -8,8 +8,8 @@ import pytest
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import Taxonomy, load_taxonomy
-from core.config import DEFAULT_TAXONOMY
-from core.errors import ConfigError
+from app.config import DEFAULT_TAXONOMY
+from domain.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

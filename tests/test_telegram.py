@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from telegram import Bot
 
+from app.core import Core, RedactingFilter
+from app.jobs import Jobs
 from channels.telegram import TelegramBot, TelegramSender
-from core.app import Core, RedactingFilter
-from core.jobs import Jobs
-from core.models import Subscription
+from domain.models import Subscription
 from handlers.commands import COMMANDS, menu
 from handlers.service import ChatService
 from tests.fake_botapi import TOKEN, FakeBotAPI
@@ -320,7 +320,7 @@ def test_webhook_mode_requires_the_secret_token(sample_copy: Core) -> None:
 
 def test_webhook_mode_without_secret_is_a_config_error(sample_copy: Core) -> None:
     from channels.runner import telegram_running
-    from core.errors import ConfigError
+    from domain.errors import ConfigError
 
     tg = dataclasses.replace(
         sample_copy.settings.telegram,

@@ -7,7 +7,7 @@ import pytest
 from analysis.taxonomy import load_taxonomy
 from analysis.text import clean, fold
 from analysis.tokenizer import Tokenizer, available_engines
-from core.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY
 from feeds.parse import parse_feed
 from tests.conftest import FEEDS, SAMPLES
 

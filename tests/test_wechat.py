@@ -19,6 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import PrpCrypto as WeComPrpCrypto
 
+from app.config import load_settings
+from app.core import Core
 from channels.markup import html_to_plain
 from channels.wechat import (
     BUSY,
@@ -30,10 +32,8 @@ from channels.wechat import (
     paginate,
     serve,
 )
-from core.app import Core
-from core.config import load_settings
-from core.models import Subscription
 from digests.split import utf8_len
+from domain.models import Subscription
 from handlers.service import ChatService, Reply, Request
 from tests.conftest import NOW, FakeClock
 

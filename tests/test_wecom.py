@@ -17,20 +17,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.config import Settings, load_settings
+from app.core import Core
+from app.jobs import Jobs
 from channels.wecom import WeComSender, sync_robots
-from core.app import Core
-from core.config import Settings, load_settings
-from core.errors import (
+from digests.split import WECOM_LIMIT, pack, utf8_len
+from domain.errors import (
     ConfigError,
     DeliveryError,
     InvalidTargetError,
     RateLimitedError,
     TransientError,
 )
-from core.jobs import Jobs
-from core.models import Chat, Subscription
-from core.schedule import next_due
-from digests.split import WECOM_LIMIT, pack, utf8_len
+from domain.models import Chat, Subscription
+from domain.schedule import next_due
 from tests.conftest import NOW, FakeClock
 from tests.fake_wecom import FakeWeCom, Post
 

@@ -14,8 +14,8 @@ from typing import TextIO
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy, load_taxonomy
-from core.config import Settings
-from core.ingest import Ingestor, PollPolicy
+from app.config import Settings
+from app.ingest import Ingestor, PollPolicy
 from feeds.fetch import FetchOptions, fetch
 from feeds.parse import ParsedFeed, parse_feed
 from storage import Storage

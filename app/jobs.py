@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core.app import Core
-from core.delivery import Deliverer, DeliveryReport, Planner, Sender
-from core.ingest import FeedReport
-from core.models import FeedState
+from app.core import Core
+from app.delivery import Deliverer, DeliveryReport, Planner, Sender
+from app.ingest import FeedReport
+from domain.models import FeedState
 
 log = logging.getLogger(__name__)
 

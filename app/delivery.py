@@ -18,8 +18,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from core.app import Core
-from core.errors import (
+from app.core import Core
+from digests.chart import render_chart
+from digests.compose import Digest, StoryPool, compose
+from digests.render import render_empty, render_html, render_markdown, render_text
+from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
+from domain.errors import (
     BlockedError,
     ChannelDownError,
     ChatMigratedError,
@@ -28,12 +32,8 @@ from core.errors import (
     RateLimitedError,
     RejectedError,
 )
-from core.models import Chat, Story
-from core.schedule import next_due
-from digests.chart import render_chart
-from digests.compose import Digest, StoryPool, compose
-from digests.render import render_empty, render_html, render_markdown, render_text
-from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
+from domain.models import Chat, Story
+from domain.schedule import next_due
 from storage.deliveries import Part, PlannedPart
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.errors import ConfigError
+from domain.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FEEDS: tuple[str, ...] = tuple(
     str(PACKAGE_ROOT / "feeds" / "samples" / name)
     for name in ("czt-sample.xml", "czt-gbk.xml", "czt-atom.xml")
 )
-DEFAULT_TAXONOMY = str(PACKAGE_ROOT / "core" / "data" / "taxonomy.toml")
+DEFAULT_TAXONOMY = str(PACKAGE_ROOT / "domain" / "data" / "taxonomy.toml")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from analysis.pipeline import Analyzer
-from core.errors import FeedError, FetchError, NotModified, StorageError
-from core.models import FeedState
+from domain.errors import FeedError, FetchError, NotModified, StorageError
+from domain.models import FeedState
 from feeds.fetch import FetchOptions, fetch
 from feeds.parse import parse_feed
 from storage import Storage

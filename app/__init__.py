@@ -1,0 +1,1 @@
+"""The application: settings, ingest, digest planning and delivery, scheduled jobs."""
