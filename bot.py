@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 from app.config import load_settings
 from app.core import Core, RedactingFilter, setup_logging
+from digests.markup import TEXT, render_line
+from digests.present import marked
 from domain.errors import CztError, FeedError, UserInputError
 from domain.models import SearchHit
 from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
-from storage import fts
 
 EXIT_ERROR = 2
 
@@ -84,7 +85,7 @@ def hit_json(hit: SearchHit, tz: str) -> dict[str, Any]:
         "published": _iso(s.published, tz),
         "cities": list(s.cities),
         "topics": list(s.topics),
-        "snippet": fts.mark(hit.snippet, hit.highlights, "【", "】"),
+        "snippet": render_line(marked(hit.snippet, hit.highlights), TEXT),
         "sources": list(s.sources),
     }
 
@@ -105,7 +106,7 @@ def cmd_search(core: Core, args: argparse.Namespace) -> int:
         day = _iso(s.published, tz)[:10]
         tags = "·".join(s.cities + s.topics)
         print(f"{i}. {s.title}  [{day}] {tags}  来源 {s.source_count}")
-        print(f"   {fts.mark(hit.snippet, hit.highlights, '【', '】')}")
+        print(f"   {render_line(marked(hit.snippet, hit.highlights), TEXT)}")
         print(f"   {s.url}")
     return 0
 
@@ -254,8 +255,7 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
 
 def _preview(core: Core, chat_ref: str | None) -> int:
     from app.delivery import digest_for
-    from channels.markup import html_to_plain
-    from digests.render import render_html
+    from digests.render import render_text
 
     if not chat_ref:
         raise UserInputError("digest preview needs --chat ID")
@@ -269,8 +269,8 @@ def _preview(core: Core, chat_ref: str | None) -> int:
     digest = digest_for(core, chat, core.now() + 1)  # up to and including now
     if digest.empty:
         print("本周暂无新动态")
-    for block in render_html(digest, timezone=chat.timezone):
-        print(html_to_plain(block))
+    for block in render_text(digest, timezone=chat.timezone):
+        print(block)
         print()
     return 0
 

@@ -137,6 +137,10 @@ _DEFAULT_SUBJECT = {"tasks": "任务", "projects": "项目", "money": "金额", 
 _MONEY_DIVISORS = (("万亿", 1e12), ("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4))
 
 
+# Display and ranking order of figure kinds: key kinds first.
+KIND_ORDER = {"tasks": 0, "projects": 1, "money": 2, "count": 3, "percent": 4}
+
+
 @dataclass(frozen=True)
 class Figure:
     """One key figure found in a text.

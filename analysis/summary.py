@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from analysis.figures import Figure, extract_figures, repair_breaks, sentence_bounds
+from analysis.figures import (
+    KIND_ORDER,
+    Figure,
+    extract_figures,
+    repair_breaks,
+    sentence_bounds,
+)
 from analysis.text import fold
 
 __all__ = ["condense", "split_sentences", "summarize"]
 
-_KIND_ORDER = {"tasks": 0, "projects": 1, "money": 2, "count": 3, "percent": 4}
 _KIND_WEIGHT = {"tasks": 6.0, "projects": 5.0, "money": 5.0, "count": 2.0, "percent": 1.5}
 _CAPTION = re.compile(
     r"[(（][^()（）]{0,30}(?:摄|提供|供图|制图|图)[)）]\s*$"
@@ -167,7 +172,7 @@ def condense(
         # Key kinds first; once twice the lines needed are found, later (lesser) figures
         # cannot make it into the group's lines.
         ranked = sorted(
-            enumerate(figures), key=lambda item: (_KIND_ORDER.get(item[1].kind, 9), item[0])
+            enumerate(figures), key=lambda item: (KIND_ORDER.get(item[1].kind, 9), item[0])
         )
         for _, figure in ranked:
             if len(unique) >= 2 * max_lines_per_group:
@@ -180,7 +185,7 @@ def condense(
             elif _richness(figure) > _richness(unique[twin]):
                 unique[twin] = figure
         ordered = sorted(
-            enumerate(unique), key=lambda item: (_KIND_ORDER.get(item[1].kind, 9), item[0])
+            enumerate(unique), key=lambda item: (KIND_ORDER.get(item[1].kind, 9), item[0])
         )
         lines: list[str] = []
         for _, figure in ordered:

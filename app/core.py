@@ -44,16 +44,6 @@ class Core:
         if taxonomy is None:
             self.storage.feeds.sync_config(settings.feeds.urls, self.now())
 
-    def fork(self) -> Core:
-        """The same core with a database connection of its own, for another thread.
-
-        One SQLite connection must not be shared by two threads: a statement from one
-        would join the other's open transaction. The loaded segmenter is shared.
-        """
-        twin = Core(self.settings, clock=self.clock, taxonomy=self.taxonomy)
-        twin.__dict__["analyzer"] = self.analyzer  # cached_property: reuse, don't reload
-        return twin
-
     def _split(self, text: str) -> list[str]:
         return self.analyzer.tokenizer.words(text)
 

@@ -141,7 +141,12 @@ class Ingestor:
             self._failed(feed, report, e, now)
         except Exception as e:  # a bug must cost one feed, not the others
             log.exception("ingest.unexpected url=%s", feed.url)
-            self._failed(feed, report, FeedError(f"unexpected error: {type(e).__name__}"), now)
+            self._failed(
+                feed,
+                report,
+                FeedError(f"unexpected error: {type(e).__name__}", kind="unexpected"),
+                now,
+            )
         return report
 
     def _failed(self, feed: FeedState, report: FeedReport, error: Exception, now: int) -> None:
@@ -155,6 +160,7 @@ class Ingestor:
                 feed.id,
                 now=now,
                 error=report.error,
+                kind=error.kind if isinstance(error, FeedError) else "unexpected",
                 disable=disable,
                 next_poll_at=self.policy.next_failure(now, failures, retry_after, self.rng),
             )

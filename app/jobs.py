@@ -93,15 +93,11 @@ class Jobs:
         ]
         if not due:
             return []
-        # Fetching and analysis block: run them off the event loop, in a thread with a
-        # database connection of its own.
-        worker = self.core.fork()
-        ingestor = worker.ingestor()
+        # Fetching and analysis block: run them off the event loop (storage gives the
+        # worker thread a connection of its own).
+        ingestor = self.core.ingestor()
         ingestor.on_disabled = lambda feed, error: self._disabled.append((feed, error))
-        try:
-            reports = await asyncio.to_thread(ingestor.ingest, due, now)
-        finally:
-            worker.close()
+        reports = await asyncio.to_thread(ingestor.ingest, due, now)
         while self._disabled and self.alert is not None:
             feed, error = self._disabled.pop(0)
             await self.alert(f"订阅源已停用：{feed.url}（{error}）")
@@ -132,11 +128,7 @@ class Jobs:
         )
 
     def _plan(self, now: int, force: bool) -> int:
-        worker = self.core.fork()
-        try:
-            return Planner(worker).plan_due(now, force=force, channels=tuple(self.senders))
-        finally:
-            worker.close()
+        return Planner(self.core).plan_due(now, force=force, channels=tuple(self.senders))
 
     # -- the scheduler ---------------------------------------------------------------
 

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from channels.markup import html_to_plain
+from digests.markup import TEXT, render_reply
 from domain.models import Chat
-from handlers.service import Button, ChatService, Reply, Request
+from domain.reply import Button, Reply, say
+from handlers.service import ChatService, Request
 
 ADDRESS = "local"
 QUIT = {"quit", "exit", "退出", "/quit", "/exit"}
@@ -31,7 +32,7 @@ class Console:
         self.buttons: list[Button] = []
 
     def show(self, reply: Reply) -> None:
-        print(html_to_plain(reply.text), file=self.stdout)
+        print("\n\n".join(render_reply(reply, TEXT)), file=self.stdout)
         self.buttons = [b for row in reply.buttons for b in row]
         if self.buttons:
             options = "  ".join(f"#{i} {b.text}" for i, b in enumerate(self.buttons, 1))
@@ -47,7 +48,7 @@ class Console:
             index = int(line[1:]) - 1
             if 0 <= index < len(self.buttons):
                 return self.service.callback(self.request, self.buttons[index].data)
-            return Reply(("没有这个按钮。",))
+            return say("没有这个按钮。")
         return self.service.text(self.request, line)
 
     def prompt(self) -> None:
@@ -92,7 +93,7 @@ class ConsoleSender:
 
     async def send_text(self, chat: Chat, body: str) -> str:
         self.count += 1
-        print(f"\n📬 周报\n{html_to_plain(body)}\n", file=self.stdout)
+        print(f"\n📬 周报\n{body}\n", file=self.stdout)
         self.stdout.flush()
         return f"console-{self.count}"
 

@@ -38,7 +38,8 @@ async def wecom_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
     if not core.settings.wecom.robots:
         yield {}
         return
-    from channels.wecom import WeComSender, sync_robots
+    from app.robots import sync_robots
+    from channels.wecom import WeComSender
 
     sync_robots(core)
     async with WeComSender(core.settings.wecom) as sender:
@@ -53,14 +54,11 @@ async def wechat_serving(core: Core) -> AsyncIterator[None]:
         return
     from channels.wechat import serve
 
-    # WeChat answers in a worker thread: it gets a database connection of its own.
-    worker = core.fork()
-    runner = await serve(worker, ChatService(worker))
+    runner = await serve(core, ChatService(core))
     try:
         yield
     finally:
         await runner.cleanup()
-        worker.close()
 
 
 async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
@@ -123,15 +121,12 @@ async def run_console(core: Core, *, ingest_first: bool) -> int:
             f"已读取 {ok}/{len(reports)} 个订阅源，共 {counts['stories']} 条报道"
             f"（{counts['articles']} 篇文章）。\n"
         )
-    # The console reads stdin in a thread: it gets its own database connection.
-    chat_core = core.fork()
     jobs = Jobs(core, {"console": ConsoleSender()})
     jobs.start()
     try:
-        await Console(ChatService(chat_core)).run_async()
+        await Console(ChatService(core)).run_async()
     finally:
         jobs.stop()
-        chat_core.close()
     return 0
 
 

@@ -43,6 +43,7 @@ from telegram.ext import (
     filters,
 )
 
+from digests.markup import HTML, render_reply
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
 from domain.errors import (
     BlockedError,
@@ -55,8 +56,9 @@ from domain.errors import (
     TransientError,
 )
 from domain.models import Chat
+from domain.reply import Reply
 from handlers.commands import BY_NAME, COMMANDS, menu
-from handlers.service import ChatService, Reply, Request
+from handlers.service import ChatService, Request
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -159,12 +161,9 @@ class TelegramBot:
         await self.send(context, request, reply)
 
     def _in_thread(self, request: Request, name: str, args: str) -> Reply:
-        """A slow command (it fetches a feed) off the event loop, on its own connection."""
-        core = self.service.core.fork()
-        try:
-            return ChatService(core).command(request, name, args)
-        finally:
-            core.close()
+        """A slow command (it fetches a feed) off the event loop; storage gives the worker
+        thread its own connection."""
+        return self.service.command(request, name, args)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -196,7 +195,7 @@ class TelegramBot:
         if data.startswith("t:") and reply.buttons and query.message is not None:
             try:
                 await query.edit_message_text(
-                    reply.text,
+                    "\n\n".join(render_reply(reply, HTML)),
                     parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply),
                     link_preview_options=NO_PREVIEW,
@@ -219,7 +218,7 @@ class TelegramBot:
         self, context: ContextTypes.DEFAULT_TYPE, request: Request, reply: Reply
     ) -> None:
         chat_id = int(request.address)
-        texts = pack(list(reply.blocks), TELEGRAM_LIMIT, utf16_len, html=True) or ["…"]
+        texts = pack(render_reply(reply, HTML), TELEGRAM_LIMIT, utf16_len, html=True) or ["…"]
         for i, text in enumerate(texts):
             markup = keyboard(reply) if i == len(texts) - 1 else None
             try:

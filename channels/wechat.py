@@ -36,10 +36,11 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from app.core import Core
-from channels.markup import html_to_plain
+from digests.markup import TEXT, render_reply
 from digests.split import split_text, utf8_len
 from domain.errors import ConfigError
-from handlers.service import ChatService, Reply, Request
+from domain.reply import MORE, Reply
+from handlers.service import ChatService, Request
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +271,7 @@ class WeChatEndpoint:
 
     async def _reply_text(self, message: Message) -> str:
         user = message.from_user
-        req = Request(channel=CHANNEL, address=user, kind="private", user=user)
+        req = Request(channel=CHANNEL, address=user, kind="private", user=user, words=True)
         if message.msg_type == "event":
             if message.event.lower() == "subscribe":  # followed the account: introduce us
                 return await self._run(req, lambda: self.service.text(req, "开始"))
@@ -293,10 +294,10 @@ class WeChatEndpoint:
     async def _run(self, req: Request, call: Callable[[], Reply]) -> str:
         loop = asyncio.get_running_loop()
         reply = await loop.run_in_executor(self._executor, call)
-        text = html_to_plain(reply.text).strip()
-        more = next((b.data for row in reply.buttons for b in row if b.text == "更多"), None)
+        text = "\n\n".join(render_reply(reply, TEXT)).strip()
+        more = reply.button(MORE)
         if more is not None:
-            self.more[req.address] = more
+            self.more[req.address] = more.data
             text += "\n\n" + MORE_RESULTS
         pages = paginate(text)
         return self._page(req.address, pages) if pages else ""

@@ -1,8 +1,8 @@
 """WeCom (企业微信) group robots: configured delivery targets and their webhook sender.
 
 Each ``[[wecom.robots]]`` entry is a chat (channel "wecom", address = robot name) whose
-subscriptions and schedule come from the configuration, not from chat commands:
-``sync_robots`` makes the database say exactly what the file says. ``WeComSender``
+subscriptions and schedule come from the configuration, not from chat commands
+(``app.robots.sync_robots`` makes the database say what the file says). ``WeComSender``
 posts digest parts to the robot's webhook.
 
 The webhook key is the robot's only credential. It lives in the settings (from the
@@ -21,105 +21,22 @@ from typing import Any
 import httpx
 
 from app.config import WeComSettings
-from app.core import Core
+from app.robots import ROBOT_CHANNEL
 from domain.errors import (
-    ConfigError,
     InvalidTargetError,
     RateLimitedError,
     TransientError,
-    UserInputError,
 )
-from domain.models import Chat, Subscription
-from domain.schedule import next_due
-from handlers.service import ChatService
+from domain.models import Chat
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wecom"
+CHANNEL = ROBOT_CHANNEL
 MAX_IMAGE_BYTES = 2 * 1024 * 1024  # WeCom's limit for an image message, before base64
 RATE_LIMITED = 45009  # "api freq out of limit": 20 messages a minute per robot
 RATE_LIMIT_WAIT = 60.0
 # The key is wrong, the robot was removed or disabled: sending again cannot succeed.
 INVALID_TARGET = frozenset({93000, 93004, 93008, 40001, 40014})
-
-
-def sync_robots(core: Core) -> list[Chat]:
-    """Make every configured robot a chat whose subscriptions and schedule match the config.
-
-    Subscriptions are set to exactly the configured ones; ``next_due_at`` is computed when
-    missing or when the schedule changed. A robot deactivated after a delivery failure is
-    reactivated only when its configuration changed (fixing the key alone is not visible
-    here: the key is never stored). Robots no longer configured are paused. Raises
-    ``ConfigError`` for a subscription the taxonomy does not know.
-    """
-    store = core.storage.chats
-    service = ChatService(core)
-    now = core.now()
-    configured: list[Chat] = []
-    names = set()
-    for i, robot in enumerate(core.settings.wecom.robots):
-        names.add(robot.name)
-        subs = _robot_subscriptions(service, robot.subscriptions, f"wecom.robots[{i}]")
-        day, _, at = robot.digest.partition(" ")
-        existing = store.get(CHANNEL, robot.name)
-        if existing is None:
-            chat = store.ensure(
-                CHANNEL,
-                robot.name,
-                now=now,
-                kind="group",
-                day=day,
-                time=at,
-                timezone=robot.timezone,
-            )
-        else:
-            chat = existing
-        schedule_changed = (chat.day, chat.time, chat.timezone) != (day, at, robot.timezone)
-        subs_changed = set(chat.subscriptions) != set(subs)
-        fields: dict[str, Any] = {}
-        if subs_changed:
-            store.unsubscribe(chat.id, list(chat.subscriptions))
-            store.subscribe(chat.id, subs, now)
-        if schedule_changed:
-            fields.update(day=day, time=at, timezone=robot.timezone)
-        if chat.next_due_at is None or schedule_changed:
-            fields["next_due_at"] = next_due(day, at, robot.timezone, now)
-        if chat.kind != "group":
-            fields["kind"] = "group"
-        if chat.paused:
-            fields["paused"] = 0
-        if not chat.active and (subs_changed or schedule_changed):
-            fields["active"] = 1
-            log.info("wecom.robot_reactivated robot=%s", robot.name)
-        if fields:
-            store.update(chat.id, **fields)
-        synced = store.by_id(chat.id)
-        assert synced is not None
-        configured.append(synced)
-        if existing is None or subs_changed or schedule_changed:
-            log.info(
-                "wecom.robot_synced robot=%s subscriptions=%d schedule=%s",
-                robot.name,
-                len(synced.subscriptions),
-                robot.digest,
-            )
-    for chat in store.all(CHANNEL):
-        if chat.address not in names and not chat.paused:
-            store.update(chat.id, paused=1)
-            log.info("wecom.robot_unconfigured robot=%s paused=1", chat.address)
-    return configured
-
-
-def _robot_subscriptions(
-    service: ChatService, entries: tuple[str, ...], key: str
-) -> list[Subscription]:
-    subs: list[Subscription] = []
-    for entry in entries:
-        try:
-            subs += service.parse_subscriptions(entry)
-        except UserInputError as e:
-            raise ConfigError(f"{key}.subscriptions: {entry!r}: {e}") from e
-    return list(dict.fromkeys(subs))
 
 
 class WeComSender:

@@ -18,7 +18,9 @@
         ├── RejectedError         this one message was refused (bad markup): skip it
         └── ChannelDownError      the whole channel refuses us (bot token revoked)
 
-Every error message is safe to log: no secrets are ever put into one.
+Every error message is safe to log: no secrets are ever put into one. A feed error carries
+its ``kind`` (one of ``FEED_ERROR_KINDS``) as a field, stored with the feed's last error,
+so what a user reads is chosen by kind and never by matching the English message.
 """
 
 from __future__ import annotations
@@ -32,8 +34,34 @@ class ConfigError(CztError):
     """The configuration file or environment is invalid."""
 
 
+# What went wrong with a feed, as stored in ``feeds.last_error_kind``.
+FEED_ERROR_KINDS = (
+    "invalid_url",  # not a URL we can fetch
+    "scheme",  # not http(s)
+    "refused",  # the address is not allowed (private, loopback, ...)
+    "redirects",  # too many redirects
+    "timeout",
+    "network",  # DNS, connection refused or reset, TLS
+    "gone",  # 404/410: the feed should be disabled
+    "rate_limited",  # 429
+    "server",  # 5xx
+    "http",  # another HTTP status
+    "too_large",
+    "not_found",  # a local file that does not exist
+    "unreadable",  # a local file we cannot read
+    "empty",  # an empty body
+    "html_page",  # a web page, not a feed
+    "not_feed",  # a body that does not parse as RSS/Atom
+    "unexpected",  # a bug: logged with its traceback
+)
+
+
 class FeedError(CztError):
-    """A feed could not be read."""
+    """A feed could not be read; ``kind`` says why (see ``FEED_ERROR_KINDS``)."""
+
+    def __init__(self, message: str, *, kind: str = "unexpected") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class FetchError(FeedError):
@@ -43,8 +71,15 @@ class FetchError(FeedError):
     it answered 410 or 404 and the feed should be disabled.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, gone: bool = False):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "network",
+        retry_after: float | None = None,
+        gone: bool = False,
+    ) -> None:
+        super().__init__(message, kind="gone" if gone else kind)
         self.retry_after = retry_after
         self.gone = gone
 
@@ -53,11 +88,14 @@ class NotModified(FetchError):
     """The server answered 304 Not Modified."""
 
     def __init__(self) -> None:
-        super().__init__("not modified")
+        super().__init__("not modified", kind="http")
 
 
 class ParseError(FeedError):
     """The fetched body is not a usable feed."""
+
+    def __init__(self, message: str, *, kind: str = "not_feed") -> None:
+        super().__init__(message, kind=kind)
 
 
 class StorageError(CztError):

@@ -18,6 +18,7 @@ class FeedState:
     last_attempt_at: int | None = None
     last_success_at: int | None = None
     last_error: str | None = None
+    last_error_kind: str | None = None  # one of domain.errors.FEED_ERROR_KINDS
     consecutive_failures: int = 0
     disabled: int = 0  # 0 active, 1 disabled after failures or 410, 2 removed by a user
     next_poll_at: int | None = None

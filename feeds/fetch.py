@@ -62,9 +62,9 @@ def fetch(
     try:
         scheme = urlparse(url).scheme
     except ValueError as e:
-        raise FetchError(f"invalid URL: {e}") from None
+        raise FetchError(f"invalid URL: {e}", kind="invalid_url") from None
     if scheme not in ("http", "https"):
-        raise FetchError(f"unsupported URL scheme: {scheme or '(none)'}")
+        raise FetchError(f"unsupported URL scheme: {scheme or '(none)'}", kind="scheme")
     headers = {"User-Agent": opts.user_agent, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
@@ -91,15 +91,17 @@ def fetch(
                 last_modified=response.headers.get("last-modified"),
             )
     except httpx.InvalidURL as e:
-        raise FetchError(f"invalid URL: {e}") from None
+        raise FetchError(f"invalid URL: {e}", kind="invalid_url") from None
     except httpx.TooManyRedirects:
-        raise FetchError(f"too many redirects (more than {opts.max_redirects})") from None
+        raise FetchError(
+            f"too many redirects (more than {opts.max_redirects})", kind="redirects"
+        ) from None
     except httpx.TimeoutException as e:
-        raise FetchError(f"timed out ({e.__class__.__name__})") from None
+        raise FetchError(f"timed out ({e.__class__.__name__})", kind="timeout") from None
     except httpx.TransportError as e:
         raise FetchError(f"network error: {e.__class__.__name__}: {e}") from None
     except httpx.HTTPError as e:
-        raise FetchError(f"HTTP error: {e.__class__.__name__}") from None
+        raise FetchError(f"HTTP error: {e.__class__.__name__}", kind="http") from None
     finally:
         if own:
             http.close()
@@ -114,7 +116,8 @@ def _check_status(response: httpx.Response) -> None:
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if status in (429, 503) and retry_after is None:
         retry_after = 60.0
-    raise FetchError(f"HTTP {status}", retry_after=retry_after)
+    kind = "rate_limited" if status == 429 else "server" if status >= 500 else "http"
+    raise FetchError(f"HTTP {status}", kind=kind, retry_after=retry_after)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -140,16 +143,18 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> b
     """
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(f"body too large: {int(declared)} bytes (cap {max_bytes})")
+        raise FetchError(
+            f"body too large: {int(declared)} bytes (cap {max_bytes})", kind="too_large"
+        )
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise FetchError(f"body too large: over {max_bytes} bytes")
+            raise FetchError(f"body too large: over {max_bytes} bytes", kind="too_large")
         chunks.append(chunk)
         if time.monotonic() > deadline:
-            raise FetchError("timed out (body too slow)")
+            raise FetchError("timed out (body too slow)", kind="timeout")
     return b"".join(chunks)
 
 
@@ -157,13 +162,17 @@ def _read_local(url: str, opts: FetchOptions) -> FetchResult:
     path = local_path(url)
     try:
         if path.is_dir():
-            raise FetchError(f"not a file: {path}")
+            raise FetchError(f"not a file: {path}", kind="unreadable")
         size = path.stat().st_size
         if size > opts.max_bytes:
-            raise FetchError(f"file too large: {size} bytes (cap {opts.max_bytes})")
+            raise FetchError(
+                f"file too large: {size} bytes (cap {opts.max_bytes})", kind="too_large"
+            )
         content = path.read_bytes()
     except FileNotFoundError:
-        raise FetchError(f"file not found: {path}") from None
+        raise FetchError(f"file not found: {path}", kind="not_found") from None
     except OSError as e:
-        raise FetchError(f"cannot read {path}: {e.strerror or e.__class__.__name__}") from None
+        raise FetchError(
+            f"cannot read {path}: {e.strerror or e.__class__.__name__}", kind="unreadable"
+        ) from None
     return FetchResult(url=str(path), content=content)

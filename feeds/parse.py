@@ -42,7 +42,7 @@ def parse_feed(content: bytes, *, url: str = "", content_type: str | None = None
     stray character) is returned with ``bozo`` saying what was wrong.
     """
     if not content.strip():
-        raise ParseError("empty document")
+        raise ParseError("empty document", kind="empty")
     headers = {"content-type": content_type} if content_type else None
     # Entry HTML becomes plain text anyway: neither sanitising nor resolving its links helps.
     parsed: Any = feedparser.parse(
@@ -57,7 +57,7 @@ def parse_feed(content: bytes, *, url: str = "", content_type: str | None = None
     if not version and not entries:
         head = content[:512].lower()
         if b"<html" in head or b"<!doctype html" in head:
-            raise ParseError("an HTML page, not a feed")
+            raise ParseError("an HTML page, not a feed", kind="html_page")
         raise ParseError(f"not a feed ({bozo or 'unrecognised format'})")
     if bozo:
         log.info("feed.bozo url=%s reason=%s", url, bozo)

@@ -1,7 +1,13 @@
-"""Opening the database: connection, pragmas, transactions and schema migrations.
+"""Opening the database: per-thread connections, pragmas, transactions and migrations.
 
 The storage package is the only place that imports sqlite. Raw sqlite errors become
 ``StorageError``; callers never see ``sqlite3`` exceptions.
+
+Connections: ``Database`` opens one connection per thread on first use, so a worker thread
+(an ingest job, a chat command run off the event loop) never joins another thread's open
+transaction, and no caller has to fork anything. Schema: sqlite-utils 4 ``Migrations``, one
+named function a step; databases made before named migrations (``PRAGMA user_version``)
+are adopted in place.
 """
 
 from __future__ import annotations
@@ -14,15 +20,27 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils import Migrations
 
 from domain.errors import StorageError
 
-# Each migration runs once, in order, inside a transaction; PRAGMA user_version
-# records how many have run. Append only: never edit a migration that has shipped.
-MIGRATIONS: list[str] = [
-    # 1: feeds, stories, articles, near-duplicate bands, full-text index
-    """
-    CREATE TABLE feeds (
+MIGRATION_SET = "czt"
+MIGRATIONS = Migrations(MIGRATION_SET)
+# Append only: never edit or reorder a migration that has shipped.
+
+
+def _script(db: sqlite_utils.Database, script: str) -> None:
+    # Not executescript(): it would commit the migration's transaction half way.
+    for statement in _statements(script):
+        db.execute(statement)
+
+
+@MIGRATIONS(name="m001_feeds_stories_articles")
+def _feeds_stories_articles(db: sqlite_utils.Database) -> None:
+    """Feeds, stories, articles, near-duplicate bands, full-text index."""
+    _script(
+        db,
+        """    CREATE TABLE feeds (
         id INTEGER PRIMARY KEY,
         url TEXT NOT NULL UNIQUE,
         title TEXT NOT NULL DEFAULT '',
@@ -81,10 +99,17 @@ MIGRATIONS: list[str] = [
     CREATE VIRTUAL TABLE articles_fts USING fts5(
         doc, tokenize = "unicode61 remove_diacritics 0 tokenchars '|'"
     );
-    """,
-    # 2: chats and their subscriptions, the digest/delivery ledger, events, locks
-    """
-    CREATE TABLE chats (
+
+""",
+    )
+
+
+@MIGRATIONS(name="m002_chats_and_ledger")
+def _chats_and_ledger(db: sqlite_utils.Database) -> None:
+    """Chats and their subscriptions, the digest/delivery ledger, events, locks."""
+    _script(
+        db,
+        """    CREATE TABLE chats (
         id INTEGER PRIMARY KEY,
         channel TEXT NOT NULL,
         address TEXT NOT NULL,
@@ -147,71 +172,116 @@ MIGRATIONS: list[str] = [
         owner TEXT NOT NULL,
         expires_at INTEGER NOT NULL
     );
-    """,
-]
+
+""",
+    )
+
+
+@MIGRATIONS(name="m003_feed_error_kind")
+def _feed_error_kind(db: sqlite_utils.Database) -> None:
+    """A feed's last error is stored with its kind (``domain.errors.FEED_ERROR_KINDS``)."""
+    db["feeds"].add_column("last_error_kind", str)  # type: ignore[union-attr]
+
+
+# The scripts that PRAGMA user_version counted before named migrations, in order.
+_LEGACY = ("m001_feeds_stories_articles", "m002_chats_and_ledger")
 
 
 class Database:
-    """A sqlite-utils database with WAL, a busy timeout and explicit transactions."""
+    """A sqlite-utils database: WAL, a busy timeout, one connection per thread.
 
-    def __init__(self, path: str | Path) -> None:
+    ``":memory:"`` is a single connection, for one thread only (a second thread's
+    connection would see another, empty database).
+    """
+
+    def __init__(self, path: str | Path, *, migrations: Migrations = MIGRATIONS) -> None:
         self.path = str(path)
-        try:
-            if self.path != ":memory:":
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        if self.path != ":memory:":
+            try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self.db = sqlite_utils.Database(conn)
+            except OSError as e:
+                raise StorageError(f"cannot open database {self.path}: {e}") from e
+        self.migrate(migrations)
+
+    def _connect(self) -> sqlite_utils.Database:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             if self.path != ":memory:":
-                self.db.enable_wal()
+                db.enable_wal()
                 conn.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as e:
             raise StorageError(f"cannot open database {self.path}: {e}") from e
-        self._lock = threading.RLock()
-        self._depth = 0
-        self.migrate()
+        with self._guard:
+            self._opened.append(conn)
+        return db
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's sqlite-utils database (opened on first use)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            if self.path == ":memory:" and self._opened:
+                raise StorageError("an in-memory database serves one thread only")
+            db = self._local.db = self._connect()
+        return db
 
     @property
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.conn.close()
+        """Close every thread's connection."""
+        with self._guard:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """An IMMEDIATE transaction; nested calls join the outer one."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction on this thread's connection; nested calls are savepoints.
+
+        The outermost level is ``BEGIN IMMEDIATE``: a writer waits for the write lock up
+        front (busy timeout) instead of failing when a read transaction would have to be
+        upgraded. Inside it, sqlite-utils' ``atomic()`` nests with savepoints, so a nested
+        block that fails rolls back alone. sqlite errors raised inside become
+        ``StorageError``.
+        """
+        db = self.db
+        try:
+            if db.conn.in_transaction:
+                with db.atomic():
+                    yield db
                 return
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                db.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
                 raise StorageError(f"cannot start a transaction: {e}") from e
-            self._depth = 1
             try:
-                yield
+                yield db
             except BaseException:
-                self._depth = 0
                 with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
+                    db.conn.execute("ROLLBACK")
                 raise
-            self._depth = 0
             try:
-                self.conn.execute("COMMIT")
+                db.conn.execute("COMMIT")
             except sqlite3.Error as e:
                 with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
+                    db.conn.execute("ROLLBACK")
                 raise StorageError(f"commit failed: {e}") from e
+        except sqlite3.Error as e:
+            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+
+    def table(self, name: str) -> sqlite_utils.db.Table:
+        """This thread's sqlite-utils table ``name`` (write inside ``transaction()``)."""
+        return self.db.table(name)
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         try:
@@ -236,20 +306,43 @@ class Database:
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
-    def schema_version(self) -> int:
-        return int(self.scalar("PRAGMA user_version"))
+    def applied_migrations(self) -> list[str]:
+        try:
+            return [m.name for m in MIGRATIONS.applied(self.db)]
+        except sqlite3.Error as e:
+            raise StorageError(f"{e.__class__.__name__}: {e}") from e
 
-    def migrate(self, migrations: list[str] | None = None) -> None:
-        steps = MIGRATIONS if migrations is None else migrations
-        with self.transaction():
-            current = self.schema_version()
-            for number, script in enumerate(steps[current:], start=current + 1):
-                for statement in _statements(script):
-                    self.execute(statement)
-                self.execute(f"PRAGMA user_version = {number}")
+    def migrate(self, migrations: Migrations = MIGRATIONS) -> None:
+        """Apply pending migrations. Reads first: an up-to-date database takes no write lock,
+        so opening it never waits behind another process's long write."""
+        if not self._pending(migrations):
+            return
+        with self.transaction() as db:
+            _adopt_legacy(db, migrations)
+            migrations.apply(db)
+
+    def _pending(self, migrations: Migrations) -> bool:
+        try:
+            return bool(migrations.pending(self.db))
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot open database {self.path}: {e}") from e
 
     def integrity_ok(self) -> bool:
         return self.scalar("PRAGMA integrity_check") == "ok"
+
+
+def _adopt_legacy(db: sqlite_utils.Database, migrations: Migrations) -> None:
+    """A database made before named migrations counted its scripts in ``user_version``:
+    record those as applied, so only the newer steps run."""
+    if db[Migrations.migrations_table].exists():
+        return
+    done = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if done:
+        migrations.ensure_migrations_table(db)
+        db.table(Migrations.migrations_table).insert_all(
+            {"migration_set": migrations.name, "name": name, "applied_at": "legacy"}
+            for name in _LEGACY[:done]
+        )
 
 
 def _statements(script: str) -> list[str]:

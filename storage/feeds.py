@@ -95,6 +95,7 @@ class Feeds:
             "last_success_at = :now",
             "consecutive_failures = 0",
             "last_error = NULL",
+            "last_error_kind = NULL",
             "next_poll_at = :next",
             "entries_total = entries_total + :entries",
         ]
@@ -115,15 +116,22 @@ class Feeds:
             self.db.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE id = :id", params)
 
     def record_failure(
-        self, feed_id: int, *, now: int, error: str, next_poll_at: int | None, disable: bool
+        self,
+        feed_id: int,
+        *,
+        now: int,
+        error: str,
+        next_poll_at: int | None,
+        disable: bool,
+        kind: str = "unexpected",
     ) -> int:
         """Count a failure; returns the run of consecutive failures so far."""
         with self.db.transaction():
             self.db.execute(
-                "UPDATE feeds SET last_attempt_at = ?, last_error = ?,"
+                "UPDATE feeds SET last_attempt_at = ?, last_error = ?, last_error_kind = ?,"
                 " consecutive_failures = consecutive_failures + 1, next_poll_at = ?,"
                 " disabled = CASE WHEN ? THEN 1 ELSE disabled END WHERE id = ?",
-                (now, error[:500], next_poll_at, 1 if disable else 0, feed_id),
+                (now, error[:500], kind, next_poll_at, 1 if disable else 0, feed_id),
             )
             return int(
                 self.db.scalar("SELECT consecutive_failures FROM feeds WHERE id = ?", (feed_id,))

@@ -97,15 +97,3 @@ def snippet(
     suffix = "…" if end < len(flat) else ""
     shift = len(prefix)
     return prefix + shown + suffix, tuple((s + shift, e + shift) for s, e in merged)
-
-
-def mark(text: str, spans: tuple[tuple[int, int], ...], open_: str, close: str) -> str:
-    """``text`` with every span wrapped in ``open_``/``close`` (no escaping)."""
-    out: list[str] = []
-    last = 0
-    for s, e in spans:
-        out.append(text[last:s])
-        out.append(open_ + text[s:e] + close)
-        last = e
-    out.append(text[last:])
-    return "".join(out)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from digests import present
+from digests.markup import TEXT, render_line
 from storage import fts
 
 
@@ -42,6 +44,6 @@ def test_snippet_marks_hits_and_uses_display_text() -> None:
     folded = "前言。" * 30 + "湘潭融城干道通车" + "结尾" * 30
     display = folded.replace("干", "幹")
     text, spans = fts.snippet(folded, ("融城干道",), display=display)
-    marked = fts.mark(text, spans, "[", "]")
-    assert "[融城幹道]" in marked
+    marked = render_line(present.marked(text, spans), TEXT)
+    assert "【融城幹道】" in marked
     assert marked.startswith("…") and marked.endswith("…")

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core import Core
+from digests.markup import HTML, render_reply
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
 from handlers.commands import COMMANDS
 from handlers.service import ChatService, Reply, Request
@@ -48,7 +49,7 @@ SETTINGS = settings(
 
 def check(reply: Reply) -> None:
     assert isinstance(reply, Reply) and reply.blocks
-    for message in pack(list(reply.blocks), TELEGRAM_LIMIT, utf16_len, html=True):
+    for message in pack(render_reply(reply, HTML), TELEGRAM_LIMIT, utf16_len, html=True):
         assert utf16_len(message) <= TELEGRAM_LIMIT
         parse_text(message, "HTML")  # raises like Telegram would on broken markup
     for row in reply.buttons:

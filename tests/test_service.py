@@ -8,6 +8,7 @@ import pytest
 
 from app.core import Core
 from channels.console import Console
+from digests.markup import HTML, render_reply
 from handlers.commands import BY_NAME, COMMANDS, help_text, menu, readme_table
 from handlers.service import ChatService, Request
 from tests.conftest import ROOT
@@ -60,9 +61,9 @@ def test_subscribe_pairs_lists_and_unsubscribe(sample_copy: Core) -> None:
 
 @pytest.mark.parametrize("args", ["北京", "湘潭 北京", "<b>x</b>"])
 def test_bad_subscription_lists_the_choices(sample_copy: Core, args: str) -> None:
-    text = ChatService(sample_copy).command(Request("console", "u2"), "subscribe", args).text
-    assert "可选城市：长沙、株洲、湘潭" in text and "例如" in text
-    assert "<b>x" not in text  # user text is escaped
+    reply = ChatService(sample_copy).command(Request("console", "u2"), "subscribe", args)
+    assert "可选城市：长沙、株洲、湘潭" in reply.text and "例如" in reply.text
+    assert "<b>x" not in "".join(render_reply(reply, HTML))  # user text is escaped
 
 
 def test_keyboard_toggles_only_the_pressing_chat(sample_copy: Core) -> None:
@@ -168,5 +169,5 @@ def test_feed_errors_are_explained_in_chinese(sample_copy: Core) -> None:
 
 
 def test_wechat_help_lists_the_chinese_words(sample_copy: Core) -> None:
-    text = ChatService(sample_copy).command(Request("wechat", "u1"), "help", "").text
+    text = ChatService(sample_copy).command(Request("wechat", "u1", words=True), "help", "").text
     assert "订阅 [城市或主题 ...]" in text and "搜索 关键词" in text and "/subscribe" not in text

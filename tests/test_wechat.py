@@ -21,7 +21,6 @@ from wechatpy.enterprise.crypto import PrpCrypto as WeComPrpCrypto
 
 from app.config import load_settings
 from app.core import Core
-from channels.markup import html_to_plain
 from channels.wechat import (
     BUSY,
     MORE_POINTER,
@@ -32,6 +31,7 @@ from channels.wechat import (
     paginate,
     serve,
 )
+from digests.markup import TEXT, render_reply
 from digests.split import utf8_len
 from domain.models import Subscription
 from handlers.service import ChatService, Reply, Request
@@ -327,7 +327,7 @@ def test_keyword_search_and_help_as_plain_text(world: World) -> None:
 def test_long_reply_is_paged_with_more(world: World) -> None:
     req = Request(channel="wechat", address=USER, user=USER)
     world.service.text(req, "订阅 长沙 株洲 湘潭")
-    full = html_to_plain(world.service.text(req, "周报").text)
+    full = "\n\n".join(render_reply(world.service.text(req, "周报"), TEXT))
     assert utf8_len(full) > REPLY_LIMIT
 
     async def scenario(chat: Phone) -> None:

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from app.config import Settings, load_settings
 from app.core import Core
 from app.jobs import Jobs
-from channels.wecom import WeComSender, sync_robots
+from app.robots import sync_robots
+from channels.wecom import WeComSender
 from digests.split import WECOM_LIMIT, pack, utf8_len
 from domain.errors import (
     ConfigError,

@@ -1,0 +1,129 @@
+"""How a story, a search hit and a figure read, in every reply and digest: one place.
+
+Values in, ``domain.reply`` lines out; ``digests.markup`` renders them per channel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from analysis.figures import KIND_ORDER, Figure
+from analysis.summary import split_sentences
+from digests.compose import format_day, story_figures, story_time
+from domain.models import SearchHit, Story
+from domain.reply import BOLD, FIGURE, MARK, MUTED, Line, Span, line
+
+MAX_STORY_FIGURES = 2
+MAX_SUMMARY_CHARS = 100
+FIGURE_MARK = "📊 "
+
+_SPACES = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` when it may become a link (http or https, no control whitespace), else None."""
+    url = url.strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or any(c.isspace() and c != " " for c in url):
+        return None
+    return url.replace(" ", "%20")
+
+
+def story_link(story: Story, style: str = BOLD) -> Span:
+    """The story's title, linked when its URL is http(s)."""
+    return Span(one_line(story.title) or "（无标题）", style, safe_url(story.url))
+
+
+def first_sentence(story: Story, limit: int = MAX_SUMMARY_CHARS) -> str:
+    """The summary's first sentence, cut at ``limit``; empty when it repeats the title."""
+    sentences = split_sentences(story.summary) if story.summary else []
+    if not sentences:
+        return ""
+    sentence = one_line(sentences[0])
+    if len(sentence) > limit:
+        sentence = sentence[: limit - 1] + "…"
+    return "" if sentence == one_line(story.title) else sentence
+
+
+def figure_lines(figures: Sequence[Figure], limit: int = MAX_STORY_FIGURES) -> tuple[str, ...]:
+    """The ``limit`` most telling distinct figure descriptions, key kinds first."""
+    ranked = sorted(enumerate(figures), key=lambda p: (KIND_ORDER.get(p[1].kind, 9), p[0]))
+    lines: list[str] = []
+    for _, figure in ranked:
+        text = figure.describe()
+        if text not in lines:
+            lines.append(text)
+        if len(lines) >= limit:
+            break
+    return tuple(lines)
+
+
+def figure_line(texts: Sequence[str]) -> Line:
+    return line(FIGURE_MARK, Span("；".join(texts), FIGURE)) if texts else ()
+
+
+def story_meta(story: Story, tz: ZoneInfo) -> str:
+    """``来源 3 家 · 11月20日``: a single source is not worth saying."""
+    meta = [format_day(story_time(story), tz)]
+    if story.source_count > 1:
+        meta.insert(0, f"来源 {story.source_count} 家")
+    return " · ".join(meta)
+
+
+def story_lines(story: Story, tz: ZoneInfo) -> tuple[Line, ...]:
+    """A story in a digest: linked title, first sentence, key figures, sources and day.
+
+    The same for every digest the story goes into, so worked out once per story object
+    and time zone.
+    """
+    cache: dict[str, tuple[Line, ...]] = story.__dict__.setdefault("_presented", {})
+    lines = cache.get(tz.key)
+    if lines is None:
+        summary = first_sentence(story)
+        figures = figure_lines(story_figures(story))
+        out = [line(story_link(story))]
+        if summary:
+            out.append(line(summary))
+        if figures:
+            out.append(figure_line(figures))
+        out.append(line(Span(story_meta(story, tz), MUTED)))
+        lines = cache[tz.key] = tuple(out)
+    return lines
+
+
+def marked(text: str, spans: Sequence[tuple[int, int]]) -> Line:
+    """``text`` with the (start, end) ``spans`` in the MARK style."""
+    out: list[Span] = []
+    at = 0
+    for start, end in sorted(spans):
+        if start < at or end <= start:
+            continue
+        if start > at:
+            out.append(Span(text[at:start]))
+        out.append(Span(text[start:end], MARK))
+        at = end
+    if at < len(text):
+        out.append(Span(text[at:]))
+    return tuple(out)
+
+
+def hit_lines(index: int, hit: SearchHit, tz: ZoneInfo) -> tuple[Line, ...]:
+    """A search hit: ``N. title`` linked, day and outlets, the snippet with the words marked."""
+    story = hit.story
+    day = format_day(story.published, tz) if story.published else ""
+    sources = f" · 来源 {story.source_count} 家" if story.source_count > 1 else ""
+    return (
+        line(f"{index}. ", story_link(story, style="")),
+        line(Span(day + sources, MUTED)),
+        marked(hit.snippet, hit.highlights),
+    )

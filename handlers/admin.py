@@ -1,0 +1,110 @@
+"""Bot administrators: feeds and their health, statistics."""
+
+from __future__ import annotations
+
+from domain.errors import FeedError
+from domain.models import FeedState
+from domain.reply import BOLD, Block, Reply, Span, block, line, say
+from handlers.context import Context, Request
+
+# What a chat user reads for each kind of feed error (domain.errors.FEED_ERROR_KINDS).
+FEED_ERRORS_ZH = {
+    "invalid_url": "网址格式不正确",
+    "scheme": "只支持 http 和 https 网址",
+    "refused": "该网址不允许访问（已拒绝）",
+    "redirects": "重定向次数过多",
+    "timeout": "连接超时",
+    "network": "无法连接到服务器",
+    "gone": "订阅源已不存在（404/410）",
+    "rate_limited": "服务器要求稍后再试（429）",
+    "server": "服务器出错",
+    "http": "服务器拒绝了请求",
+    "too_large": "内容过大",
+    "not_found": "文件不存在",
+    "unreadable": "无法读取文件",
+    "empty": "内容为空",
+    "html_page": "这是网页，不是 RSS/Atom 订阅源",
+    "not_feed": "不是有效的 RSS/Atom 订阅源",
+    "unexpected": "读取失败",
+}
+# Kinds whose technical detail could tell a user about the inside of our network.
+_NO_DETAIL = frozenset({"refused", "network", "timeout"})
+
+
+def feed_error_zh(kind: str | None, detail: str = "") -> str:
+    """A feed error in Chinese, with the technical detail after it where that is safe."""
+    text = FEED_ERRORS_ZH.get(kind or "", FEED_ERRORS_ZH["unexpected"])
+    if detail and kind not in _NO_DETAIL:
+        return f"{text}（{detail[:80]}）"
+    return text
+
+
+def _feed_block(feed: FeedState) -> Block:
+    state = "✅" if feed.active else "⛔ 已停用"
+    if feed.active and feed.consecutive_failures:
+        state = f"⚠️ 连续失败 {feed.consecutive_failures} 次"
+    lines = [line(f"{state} {feed.title or feed.url}"), line(feed.url)]
+    if feed.last_error:
+        lines.append(line("最近错误：" + feed_error_zh(feed.last_error_kind, feed.last_error)))
+    return Block(tuple(lines))
+
+
+def feeds(ctx: Context, req: Request, args: str) -> Reply:
+    found = ctx.core.storage.feeds.list()
+    if not found:
+        return say("还没有订阅源。用 /addfeed URL 添加。")
+    return say("📡 订阅源", *(_feed_block(f) for f in found))
+
+
+def addfeed(ctx: Context, req: Request, args: str) -> Reply:
+    url = args.split()[0] if args else ""
+    if not url.startswith(("http://", "https://")):
+        return say("请给出订阅源的网址，例如：/addfeed https://example.com/rss.xml")
+    try:
+        parsed = ctx.core.probe_feed(url)
+    except FeedError as err:
+        return say("无法添加：" + feed_error_zh(err.kind, str(err)))
+    _, changed = ctx.core.storage.feeds.add(url, ctx.core.now(), parsed.title)
+    if not changed:
+        return say("这个订阅源已经在列表里了。")
+    return say(f"已添加订阅源：{parsed.title or url}（{len(parsed.entries)} 条）")
+
+
+def removefeed(ctx: Context, req: Request, args: str) -> Reply:
+    url = args.split()[0] if args else ""
+    if not url:
+        return say("请给出要删除的订阅源网址，/feeds 可查看列表。")
+    if not ctx.core.storage.feeds.remove(url):
+        return say("列表里没有这个订阅源。")
+    return say("已删除订阅源（已收录的报道保留）。")
+
+
+_EVENTS_ZH = (
+    ("sent", "已发送"),
+    ("rate_limited", "限流重试"),
+    ("transient", "临时错误重试"),
+    ("blocked", "被屏蔽"),
+    ("invalid_target", "失效目标"),
+    ("migrated", "迁移"),
+    ("ambiguous", "待确认重发"),
+)
+
+
+def stats(ctx: Context, req: Request, args: str) -> Reply:
+    store = ctx.core.storage
+    chats = store.chats.counts()
+    counts = store.articles.counts()
+    all_feeds = store.feeds.list()
+    failing = sum(1 for f in all_feeds if f.active and f.consecutive_failures)
+    disabled = sum(1 for f in all_feeds if not f.active)
+    events = store.deliveries.event_counts()
+    return say(
+        block(
+            line(Span("📈 统计", BOLD)),
+            f"订阅者：{chats['subscribers']}（订阅 {chats['subscriptions']} 项，"
+            f"停用会话 {chats['inactive']}）",
+            f"报道：{counts['stories']} 条（文章 {counts['articles']} 篇）",
+            f"订阅源：{len(all_feeds)} 个，异常 {failing} 个，停用 {disabled} 个",
+            "投递：" + "，".join(f"{zh} {events.get(kind, 0)}" for kind, zh in _EVENTS_ZH),
+        )
+    )

@@ -1,0 +1,45 @@
+"""Keyword search, page by page."""
+
+from __future__ import annotations
+
+from digests.present import hit_lines
+from domain.models import SearchPage
+from domain.reply import MORE, Block, Button, Reply, line, say
+from domain.schedule import zone
+from handlers.context import Context, Request
+
+SEARCH_PAGE = 5
+
+
+def search(ctx: Context, req: Request, args: str) -> Reply:
+    if not args:
+        return say("请在命令后输入关键词，例如：/search 融城干道")
+    if not ctx.search_rate.allow((req.channel, req.address)):
+        return say("搜索太频繁了，请稍等一分钟再试。")
+    return page(ctx, req, args, 0)
+
+
+def page(ctx: Context, req: Request, query: str | None, offset: int) -> Reply:
+    """Results ``offset`` onwards of ``query``, or of the chat's last search when None."""
+    key = (req.channel, req.address)
+    if query is None:
+        query = ctx.searches.get(key)
+        if query is None:
+            return say("这次搜索已过期，请重新发送关键词。")
+    found = ctx.core.storage.search.search(query, limit=SEARCH_PAGE, offset=offset)
+    # Remember the terms actually searched: a run-together query may have been split.
+    ctx.searches.remember(key, " ".join(found.terms) or query)
+    return _results(ctx, query, found, offset)
+
+
+def _results(ctx: Context, query: str, found: SearchPage, offset: int) -> Reply:
+    if not found.hits:
+        if offset:
+            return say("没有更多结果了。")
+        return say(f"没有找到与“{query}”相关的报道。试试更短的词，例如“融城干道”或“湘潭”。")
+    tz = zone(ctx.core.settings.digest.timezone)
+    last = offset + len(found.hits)
+    head = line(f"🔎 “{query}” 的搜索结果（第 {offset + 1}–{last} 条）")
+    hits = [Block(hit_lines(i, hit, tz)) for i, hit in enumerate(found.hits, offset + 1)]
+    buttons = ((Button("更多", f"s:{offset + SEARCH_PAGE}", MORE),),) if found.has_more else ()
+    return say(head, *hits, buttons=buttons)
