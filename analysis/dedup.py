@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -48,6 +48,23 @@ def signature(words: Sequence[str]) -> bytes:
     # (a*x + b) mod p, folded to 32 bits; a, x < 2^32 so the product fits in 64 bits.
     mixed = ((hashes[:, None] * _A[None, :] + _B[None, :]) % _PRIME) & _MASK32
     return mixed.min(axis=0).astype("<u4").tobytes()
+
+
+def choose_story(
+    signature: bytes, candidates: Mapping[int, Sequence[bytes]], threshold: float
+) -> int | None:
+    """The candidate story whose closest article is most similar to ``signature``, when
+    that similarity reaches ``threshold``; ties go to the later candidate (the newer story).
+
+    ``candidates`` maps a story id to its articles' signatures, as storage found them by
+    band keys. The merge decision is this function's alone: storage only gathers.
+    """
+    best, best_score = None, threshold
+    for story_id, signatures in candidates.items():
+        score = max((similarity(signature, s) for s in signatures), default=0.0)
+        if score >= best_score:
+            best, best_score = story_id, score
+    return best
 
 
 def similarity(a: bytes, b: bytes) -> float:

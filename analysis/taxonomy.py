@@ -1,16 +1,15 @@
 """The region's taxonomy (cities, topics, domain words) and tagging by it.
 
 The taxonomy is data (``domain/data/taxonomy.toml``); this module turns it into a
-``Taxonomy`` value and tags folded text with it. Pure: no I/O beyond ``load_taxonomy``.
+``Taxonomy`` value and tags folded text with it. Pure: ``app.config.load_taxonomy`` reads
+the file.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.text import fold
@@ -26,6 +25,9 @@ class Taxonomy:
     ignore: tuple[str, ...]
     datelines: tuple[str, ...]
     words: tuple[str, ...]
+    digest_title: str = ""  # the digest's headline before its period: 长株潭一体化周报
+    # Latin labels of cities and topics, for a chart drawn without a CJK font.
+    latin: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def city_names(self) -> tuple[str, ...]:
@@ -52,6 +54,12 @@ class Taxonomy:
                 ignore=tuple(fold(g) for g in data.get("ignore", ())),
                 datelines=tuple(data.get("datelines", ())),
                 words=tuple(data.get("dictionary", {}).get("words", ())),
+                digest_title=str(data.get("digest_title") or f"{data.get('region', '')}一体化周报"),
+                latin={
+                    fold(item["name"]): str(item["latin"])
+                    for item in (*data["cities"], *data["topics"])
+                    if item.get("latin")
+                },
             )
             for pattern in taxonomy.datelines:
                 re.compile(pattern)
@@ -60,17 +68,6 @@ class Taxonomy:
         if not cities or not topics:
             raise ConfigError(f"invalid taxonomy {source}: needs cities and topics")
         return taxonomy
-
-
-def load_taxonomy(path: str | Path) -> Taxonomy:
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"taxonomy file not found: {p}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"invalid TOML in {p}: {e}") from e
-    return Taxonomy.from_dict(data, str(p))
 
 
 class Tagger:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from analysis.taxonomy import Taxonomy
 from domain.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -264,3 +265,14 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise ConfigError(f"{key} must be {hint.__name__}, got {type(value).__name__}")
     return value
+
+
+def load_taxonomy(path: str | Path) -> Taxonomy:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"taxonomy file not found: {p}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML in {p}: {e}") from e
+    return Taxonomy.from_dict(data, str(p))

@@ -13,8 +13,8 @@ from functools import cached_property
 from typing import TextIO
 
 from analysis.pipeline import Analyzer
-from analysis.taxonomy import Tagger, Taxonomy, load_taxonomy
-from app.config import Settings
+from analysis.taxonomy import Tagger, Taxonomy
+from app.config import Settings, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
 from feeds.fetch import FetchOptions, fetch
 from feeds.parse import ParsedFeed, parse_feed

@@ -78,6 +78,7 @@ def digest_for(
         timezone=chat.timezone,
         city_order=core.taxonomy.city_names,
         topic_order=core.taxonomy.topic_names,
+        title=core.taxonomy.digest_title,
     )
 
 
@@ -99,7 +100,7 @@ def render_parts(core: Core, chat: Chat, digest: Digest) -> list[PlannedPart]:
         texts = pack(render_text(digest, timezone=chat.timezone), 100_000, len)
     parts = [PlannedPart("text", t) for t in texts]
     if settings.chart and chat.channel in ("telegram", "wecom"):
-        png = render_chart(digest)
+        png = render_chart(digest, labels=core.taxonomy.latin)
         if png is not None:
             parts.insert(1, PlannedPart("photo", "本周报道分布（按城市和主题）", png))
     return parts

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from analysis.pipeline import Analyzer
 from domain.errors import FeedError, FetchError, NotModified, StorageError
 from domain.models import FeedState
-from feeds.fetch import FetchOptions, fetch
-from feeds.parse import parse_feed
+from feeds.fetch import FetchOptions, FetchResult, fetch
+from feeds.parse import ParsedFeed, parse_feed
 from storage import Storage
 from storage.articles import MERGED, NEW, UNCHANGED, UPDATED
 
@@ -71,6 +71,9 @@ class Ingestor:
     rng: random.Random = field(default_factory=random.Random)
     on_disabled: Callable[[FeedState, str], None] | None = None
     clock: Callable[[], float] = time.time
+    # Seams: how bytes are fetched and how they become entries (tests pass fakes).
+    fetcher: Callable[..., FetchResult] = fetch
+    parser: Callable[..., ParsedFeed] = parse_feed
 
     def ingest(
         self, feeds: Iterable[FeedState], now: int, progress: Callable[[int], None] | None = None
@@ -86,10 +89,10 @@ class Ingestor:
         report = FeedReport(url=feed.url)
         store = self.storage
         try:
-            result = fetch(
+            result = self.fetcher(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified, options=self.options
             )
-            parsed = parse_feed(
+            parsed = self.parser(
                 result.content, url=feed.url, content_type=result.headers.get("content-type")
             )
             entries = parsed.entries

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.pipeline import Analyzer
-from analysis.taxonomy import load_taxonomy
-from app.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 from bench import OUT, SEED, peak_rss_mb, rss_mb, save_result
 from bench.generate import Article, Generator, fill_database
 from storage import Storage

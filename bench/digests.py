@@ -161,6 +161,7 @@ def time_composing(core: Core, charts: int) -> dict[str, Any]:
             timezone=chat.timezone,
             city_order=core.taxonomy.city_names,
             topic_order=core.taxonomy.topic_names,
+            title=core.taxonomy.digest_title,
             pool=pool,
         )
         b = time.perf_counter()

@@ -29,9 +29,9 @@ from xml.sax.saxutils import escape
 
 from analysis import dedup
 from analysis.pipeline import Analysis, Analyzer
-from analysis.taxonomy import Taxonomy, load_taxonomy
+from analysis.taxonomy import Taxonomy
 from analysis.text import clean, fold, is_traditional
-from app.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 from feeds.parse import Entry
 from storage import Storage
 

@@ -12,6 +12,7 @@ import functools
 import io
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 
 from digests.compose import OTHER_LABEL, Digest, DigestSection
 
@@ -31,21 +32,9 @@ CJK_FONTS: tuple[str, ...] = (
 NO_TOPIC = "综合"
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.5, 100  # 800 x 450 px
 
-# Labels for a machine without a CJK font: readable instead of tofu boxes.
-_LATIN = {
-    "长沙": "Changsha",
-    "株洲": "Zhuzhou",
-    "湘潭": "Xiangtan",
-    OTHER_LABEL: "Other",
-    NO_TOPIC: "General",
-    "产业": "Industry",
-    "科创": "Innovation",
-    "交通": "Transport",
-    "公共服务": "Public services",
-    "生态": "Ecology",
-    "改革": "Reform",
-    "文旅": "Culture & tourism",
-}
+# The chart's own labels for a machine without a CJK font; city and topic labels come
+# from the taxonomy (``Taxonomy.latin``).
+_LATIN = {OTHER_LABEL: "Other", NO_TOPIC: "General"}
 
 
 @functools.cache
@@ -70,11 +59,12 @@ def _place(section: DigestSection) -> tuple[str, str]:
     return city or OTHER_LABEL, topic or NO_TOPIC
 
 
-def render_chart(digest: Digest) -> bytes | None:
+def render_chart(digest: Digest, labels: Mapping[str, str] | None = None) -> bytes | None:
     """PNG bytes (~800x450 px) of the digest's stories per city, stacked by topic.
 
     Cities and topics appear in section order (that is taxonomy order), stories without
-    a city under 其他. ``None`` when the digest has no stories.
+    a city under 其他. Without a CJK font, names are drawn with their ``labels`` (the
+    taxonomy's Latin names). ``None`` when the digest has no stories.
     """
     counts: Counter[tuple[str, str]] = Counter()
     cities: dict[str, None] = {}
@@ -90,6 +80,8 @@ def render_chart(digest: Digest) -> bytes | None:
         return None
     # 其他 and 综合 go last whatever order the sections came in.
     x_names = sorted(cities, key=lambda c: c == OTHER_LABEL)
+    y_names = sorted(topics, key=lambda t: t == NO_TOPIC)
+    latin = {**_LATIN, **(labels or {})}
     family = cjk_font()
     with warnings.catch_warnings():
         # Without a CJK font an unknown Chinese name has no glyphs; say nothing about it.
@@ -97,9 +89,10 @@ def render_chart(digest: Digest) -> bytes | None:
         return _draw(
             digest.title,
             tuple(x_names),
-            tuple(sorted(topics, key=lambda t: t == NO_TOPIC)),
+            tuple(y_names),
             tuple(sorted(counts.items())),
             family,
+            tuple((n, latin[n]) for n in (*x_names, *y_names) if n in latin),
         )
 
 
@@ -110,6 +103,7 @@ def _draw(
     topics: tuple[str, ...],
     count_items: tuple[tuple[tuple[str, str], int], ...],
     family: str | None,
+    latin_items: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
     """The PNG; cached, since many chats in one week get the same chart."""
     from matplotlib import font_manager
@@ -118,9 +112,10 @@ def _draw(
     from matplotlib.ticker import MaxNLocator
 
     counts = dict(count_items)
+    latin = dict(latin_items)
 
     def label(name: str) -> str:
-        return name if family else _LATIN.get(name, name)
+        return name if family else latin.get(name, name)
 
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     FigureCanvasAgg(figure)

@@ -21,9 +21,7 @@ from analysis.summary import condense
 from domain.models import Story, Subscription
 
 __all__ = [
-    "CITIES",
     "OTHER_LABEL",
-    "TOPICS",
     "Digest",
     "DigestSection",
     "compose",
@@ -32,9 +30,7 @@ __all__ = [
     "story_time",
 ]
 
-CITIES: tuple[str, ...] = ("长沙", "株洲", "湘潭")
-TOPICS: tuple[str, ...] = ("产业", "科创", "交通", "公共服务", "生态", "改革", "文旅")
-TITLE_PREFIX = "长株潭一体化周报"
+DEFAULT_TITLE = "一体化周报"  # used only when the taxonomy names no digest title
 OTHER_LABEL = "其他"  # a story with neither city nor topic (only a catch-all subscription)
 
 _FIGURE_FIELDS = frozenset(f.name for f in dataclasses.fields(Figure))
@@ -129,14 +125,14 @@ def format_day(timestamp: int, tz: ZoneInfo, *, year: bool = False) -> str:
     return f"{moment.year}年{day}" if year else day
 
 
-def _period_title(since: int, until: int, tz: ZoneInfo) -> str:
+def _period_title(prefix: str, since: int, until: int, tz: ZoneInfo) -> str:
     # ``until`` is exclusive: a period ending at midnight ends on the day before.
     last = max(since, until - 1)
     years = datetime.fromtimestamp(since, tz).year != datetime.fromtimestamp(last, tz).year
     start = format_day(since, tz, year=years)
     end = format_day(last, tz, year=years)
     period = start if start == end else f"{start}—{end}"
-    return f"{TITLE_PREFIX}（{period}）"
+    return f"{prefix}（{period}）"
 
 
 def _rank(value: str | None, order: Sequence[str]) -> tuple[int, str]:
@@ -229,8 +225,9 @@ def compose(
     until: int,
     timezone: str = "Asia/Shanghai",
     max_stories: int = 30,
-    city_order: Sequence[str] = CITIES,
-    topic_order: Sequence[str] = TOPICS,
+    city_order: Sequence[str] = (),
+    topic_order: Sequence[str] = (),
+    title: str = DEFAULT_TITLE,
     pool: StoryPool | None = None,
 ) -> Digest:
     """Stories with ``since <= story.first_seen < until`` that match any subscription.
@@ -241,7 +238,8 @@ def compose(
     ordered by city then topic order (sections without a city after the cities); inside
     a section stories are newest first. ``figures`` condenses the figures of the listed
     stories per section label. No subscriptions means nothing matches. Pass ``pool``
-    (built from ``stories``) when composing many digests from the same stories.
+    (built from ``stories``) when composing many digests from the same stories. The
+    orders and the ``title`` are the region's, from its taxonomy.
     """
     tz = ZoneInfo(timezone)
     kept, total = (pool or StoryPool(stories)).matching(
@@ -271,7 +269,7 @@ def compose(
             by_label.setdefault(section.label, []).extend(story_figures(story))
     figures = tuple((label, tuple(lines)) for label, lines in condense(by_label))
     return Digest(
-        title=_period_title(since, until, tz),
+        title=_period_title(title, since, until, tz),
         since=since,
         until=until,
         figures=figures,

@@ -133,16 +133,17 @@ class Articles:
             f" WHERE b.key IN ({marks}) AND s.published BETWEEN ? AND ?",
             (*keys, published - MERGE_WINDOW, published + MERGE_WINDOW),
         )
-        best, best_score = None, self.threshold
-        for cand in candidates:
-            sigs = self.db.query(
-                "SELECT signature FROM articles WHERE story_id = ? AND signature IS NOT NULL",
-                (cand["story_id"],),
-            )
-            score = max((dedup.similarity(signature, s["signature"]) for s in sigs), default=0.0)
-            if score >= best_score:
-                best, best_score = cand["story_id"], score
-        return best
+        signatures = {
+            cand["story_id"]: [
+                r["signature"]
+                for r in self.db.query(
+                    "SELECT signature FROM articles WHERE story_id = ? AND signature IS NOT NULL",
+                    (cand["story_id"],),
+                )
+            ]
+            for cand in candidates
+        }
+        return dedup.choose_story(signature, signatures, self.threshold)
 
     def _new_story(self, entry: Entry, analysis: Analysis, published: int, now: int) -> int:
         cur = self.db.execute(

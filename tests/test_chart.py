@@ -11,9 +11,9 @@ import warnings
 import pytest
 
 from digests.chart import cjk_font, render_chart
-from digests.compose import Digest, DigestSection, compose
+from digests.compose import Digest, DigestSection
 from domain.models import Subscription
-from tests.test_digest_compose import ALL, SINCE, UNTIL, story
+from tests.test_digest_compose import ALL, REGION, SINCE, UNTIL, compose, story
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -101,3 +101,10 @@ def test_chart_runs_without_a_display() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr
+
+
+def test_every_city_and_topic_has_a_latin_label() -> None:
+    """Charts without a CJK font draw the taxonomy's Latin labels, so every name needs one."""
+    names = {*REGION.city_names, *REGION.topic_names}
+    assert set(REGION.latin) == names
+    assert all(label.isascii() and label for label in REGION.latin.values())

@@ -5,12 +5,24 @@ from __future__ import annotations
 import ast
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from analysis.figures import Figure
-from digests.compose import Digest, DigestSection, compose, story_figures
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
+from digests import compose as composing
+from digests.compose import Digest, DigestSection, story_figures
 from domain.models import Story, Subscription
+
+REGION = load_taxonomy(DEFAULT_TAXONOMY)
+# Digests as the application composes them: in the region's orders, under its title.
+compose = partial(
+    composing.compose,
+    city_order=REGION.city_names,
+    topic_order=REGION.topic_names,
+    title=REGION.digest_title,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SINCE = int(datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI).timestamp())

@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from digests.compose import Digest, compose
+from digests.compose import Digest
 from digests.render import render_empty, render_html, render_markdown, render_text
 from domain.models import Subscription
-from tests.test_digest_compose import ALL, MONEY, SINCE, TASKS, UNTIL, story
+from tests.test_digest_compose import ALL, MONEY, SINCE, TASKS, UNTIL, compose, story
 
 HOSTILE = '<script>&"x"'
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+from analysis import dedup
 from app.core import Core
+from domain.errors import FetchError
+from feeds.fetch import FetchResult
 from tests.conftest import FEEDS, NOW
 from tests.feedserver import FeedServer, Route
 
@@ -138,3 +142,35 @@ def test_invalid_url_is_a_feed_error_not_a_crash(core: Core) -> None:
     report = _ingest(core, "https://[::1", str(FEEDS / "rss2.xml"))
     assert not report[0].ok and "invalid URL" in report[0].error
     assert report[1].new == 3
+
+
+def test_the_ingestor_takes_its_fetcher(core: Core) -> None:
+    """The fetch seam: an ingestor given another fetcher reads through it, and the
+    error kind it raises is what the feed records."""
+    rss = (FEEDS / "rss2.xml").read_bytes()
+    asked: list[str] = []
+
+    def fetcher(url: str, **_: object) -> FetchResult:
+        asked.append(url)
+        if url.endswith("broken.xml"):
+            raise FetchError("HTTP 503", kind="server")
+        return FetchResult(url=url, content=rss, headers={"content-type": "application/rss+xml"})
+
+    core.storage.feeds.add("https://one.example/feed.xml", NOW)
+    core.storage.feeds.add("https://two.example/broken.xml", NOW)
+    ingestor = replace(core.ingestor(), fetcher=fetcher)
+    ours = [f for f in core.storage.feeds.active() if ".example/" in f.url]
+    reports = ingestor.ingest(ours, NOW)
+    assert sorted(asked) == ["https://one.example/feed.xml", "https://two.example/broken.xml"]
+    assert [r.ok for r in reports] == [True, False] and reports[0].new > 0
+    broken = next(f for f in core.storage.feeds.list() if f.url.endswith("broken.xml"))
+    assert broken.last_error_kind == "server" and broken.consecutive_failures == 1
+
+
+def test_the_merge_decision_is_pure() -> None:
+    a = dedup.signature(list("湘潭融城干道今日全线贯通三市通勤时间大幅缩短"))
+    b = dedup.signature(list("湘潭融城干道今日全线贯通三市通勤时间明显缩短"))
+    other = dedup.signature(list("株洲举办轨道交通装备博览会吸引众多企业参展"))
+    assert dedup.choose_story(a, {7: [other], 9: [b]}, 0.5) == 9
+    assert dedup.choose_story(a, {7: [other]}, 0.5) is None
+    assert dedup.choose_story(a, {}, 0.5) is None

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digests.compose import compose
 from digests.render import render_html, render_markdown
 from digests.split import (
     TELEGRAM_LIMIT,
@@ -21,7 +20,7 @@ from digests.split import (
     utf8_len,
     utf16_len,
 )
-from tests.test_digest_compose import ALL, SINCE, UNTIL, story
+from tests.test_digest_compose import ALL, SINCE, UNTIL, compose, story
 
 MEASURES: dict[str, Callable[[str], int]] = {"utf16": utf16_len, "utf8": utf8_len}
 SENTENCE_ENDS = "。！？；!?;…\n"

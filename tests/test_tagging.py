@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from analysis.pipeline import Analyzer
-from analysis.taxonomy import Taxonomy, load_taxonomy
-from app.config import DEFAULT_TAXONOMY
+from analysis.taxonomy import Taxonomy
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 from domain.errors import ConfigError
 
 
@@ -73,6 +73,9 @@ def test_another_region_is_only_data(tmp_path: Path) -> None:
     result = analyzer.analyze("双城高铁提速", "天府新区到两江新区的高铁班次增加。（成都日报）")
     assert result.cities == ("成都", "重庆") and result.topics == ("交通",)
     assert analyzer.analyze("成渝双城", "成渝双城经济圈建设推进。").cities == ()
+    region = load_taxonomy(path)
+    assert region.digest_title == "成渝一体化周报"  # no digest_title: from the region's name
+    assert region.latin == {}
 
 
 def test_broken_taxonomy_is_a_config_error(tmp_path: Path) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.taxonomy import load_taxonomy
 from analysis.text import clean, fold
 from analysis.tokenizer import Tokenizer, available_engines
-from app.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 from feeds.parse import parse_feed
 from tests.conftest import FEEDS, SAMPLES
 
