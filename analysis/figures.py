@@ -21,13 +21,13 @@ import re
 from dataclasses import dataclass
 
 from analysis.numerals import parse_number
-from analysis.text import fold
+from analysis.text import CLOSERS, HAN, SENTENCE_ENDS, fold
 
 __all__ = ["KINDS", "Figure", "extract_figures", "repair_breaks", "sentence_bounds"]
 
 KINDS: tuple[str, ...] = ("tasks", "projects", "money", "count", "percent")
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = HAN
 _HAN_RE = re.compile(f"[{_HAN}]")
 
 # ---------------------------------------------------------------- text repair
@@ -81,7 +81,7 @@ def repair_breaks(text: str, *, squeeze: bool = True) -> tuple[str, list[int]]:
     return "".join(out), index
 
 
-_TERMINAL = re.compile(r"[。！？；!?;]+[”’」』）)》】\"']*|\n")
+_TERMINAL = re.compile(rf"[{SENTENCE_ENDS}]+[{CLOSERS}]*|\n")
 _PAIRS = {"“": "”", "（": "）", "(": ")", "「": "」", "『": "』", "《": "》"}
 _MAX_PROTECTED = 300
 

@@ -18,9 +18,9 @@ from analysis.figures import (
     repair_breaks,
     sentence_bounds,
 )
-from analysis.text import fold
+from analysis.text import CLOSERS, SENTENCE_ENDS, fold
 
-__all__ = ["condense", "split_sentences", "summarize"]
+__all__ = ["condense", "figure_lines", "split_sentences", "summarize"]
 
 _KIND_WEIGHT = {"tasks": 6.0, "projects": 5.0, "money": 5.0, "count": 2.0, "percent": 1.5}
 _CAPTION = re.compile(
@@ -32,9 +32,22 @@ _MARKER = re.compile(
     r"|[一二三四五六七八九十]+是|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))\s*"
 )
 _SECTION = re.compile(r"^(?:关键词|编者按|链接|相关阅读|图片新闻|导读)[:：]?\s*$")
-_END_MARK = re.compile(r"[。！？；!?;…][”’」』）)》】\"']*$")
+_END_MARK = re.compile(rf"[{SENTENCE_ENDS}…][{CLOSERS}]*$")
 _SPACES = re.compile(r"\s+")
 _MIN_SENTENCE = 12
+
+
+def figure_lines(figures: Sequence[Figure], limit: int) -> list[str]:
+    """The descriptions of up to ``limit`` figures, key kinds first, each said once."""
+    ranked = sorted(enumerate(figures), key=lambda p: (KIND_ORDER.get(p[1].kind, 9), p[0]))
+    lines: list[str] = []
+    for _, figure in ranked:
+        text = figure.describe()
+        if text not in lines:
+            lines.append(text)
+        if len(lines) >= limit:
+            break
+    return lines
 
 
 def split_sentences(text: str) -> list[str]:
@@ -184,16 +197,7 @@ def condense(
                 unique.append(figure)
             elif _richness(figure) > _richness(unique[twin]):
                 unique[twin] = figure
-        ordered = sorted(
-            enumerate(unique), key=lambda item: (KIND_ORDER.get(item[1].kind, 9), item[0])
-        )
-        lines: list[str] = []
-        for _, figure in ordered:
-            line = figure.describe()
-            if line not in lines:
-                lines.append(line)
-            if len(lines) >= max_lines_per_group:
-                break
+        lines = figure_lines(unique, max_lines_per_group)
         if lines:
             result.append((label, lines))
     return result

@@ -16,7 +16,12 @@ from inscriptis.model.config import ParserConfig
 from opencc import OpenCC
 
 _HTML_HINT = re.compile(r"<\s*(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z]|!--)[^>]*>")
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # character class body: CJK ideographs
+# Sentence punctuation, one definition for analysis, summaries and message splitting:
+# the marks that end a sentence, and the closing quotes and brackets that stay with it.
+SENTENCE_ENDS = "。！？；!?;"
+CLOSERS = "”’」』）)》】\"'"
+_HAN = HAN
 # A hard line break (possibly with spaces around it) between two Han characters or a
 # digit and a Han character is a column break of e-paper layout, not a paragraph end.
 _BROKEN_LINE = re.compile(rf"(?<=[{_HAN}0-9,，、])[ \t\u3000]*\n[ \t\u3000]*(?=[{_HAN}0-9“《（(])")

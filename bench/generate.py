@@ -27,10 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from analysis import dedup
 from analysis.pipeline import Analysis, Analyzer
 from analysis.taxonomy import Taxonomy
-from analysis.text import clean, fold, is_traditional
 from app.config import DEFAULT_TAXONOMY, load_taxonomy
 from feeds.parse import Entry
 from storage import Storage
@@ -528,28 +526,8 @@ def write_rss(articles: Sequence[Article], directory: Path, per_feed: int = 1000
 
 
 def light_analysis(analyzer: Analyzer, title: str, body: str) -> Analysis:
-    """``Analyzer.analyze`` without keywords, figures and summary (the lead sentence instead).
-
-    Same display text, folded text, tags, script flag and near-duplicate signature as the
-    full pipeline, so search and story merging behave the same; about half the cost.
-    """
-    display_title = clean(title).replace("\n", " ")
-    display_text = clean(body)
-    folded_title = fold(display_title)
-    folded_body = fold(display_text)
-    words = analyzer.tokenizer.words(folded_body or folded_title)
-    return Analysis(
-        title=display_title,
-        text=display_text,
-        folded=folded_title + "\n" + folded_body,
-        traditional=is_traditional(display_title + display_text),
-        cities=analyzer.tagger.cities(folded_title, folded_body),
-        topics=analyzer.tagger.topics(folded_title, folded_body),
-        keywords=(),
-        figures=(),
-        summary=display_text.split("。", 1)[0] + "。",
-        signature=dedup.signature(words),
-    )
+    """``Analyzer.analyze(light=True)``: search and story merging behave as in production."""
+    return analyzer.analyze(title, body, light=True)
 
 
 def fill_database(

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from analysis.figures import KIND_ORDER, Figure
-from analysis.summary import split_sentences
+from analysis.summary import figure_lines, split_sentences
 from digests.compose import format_day, story_figures, story_time
 from domain.models import SearchHit, Story
 from domain.reply import BOLD, FIGURE, MARK, MUTED, Line, Span, line
@@ -55,19 +54,6 @@ def first_sentence(story: Story, limit: int = MAX_SUMMARY_CHARS) -> str:
     return "" if sentence == one_line(story.title) else sentence
 
 
-def figure_lines(figures: Sequence[Figure], limit: int = MAX_STORY_FIGURES) -> tuple[str, ...]:
-    """The ``limit`` most telling distinct figure descriptions, key kinds first."""
-    ranked = sorted(enumerate(figures), key=lambda p: (KIND_ORDER.get(p[1].kind, 9), p[0]))
-    lines: list[str] = []
-    for _, figure in ranked:
-        text = figure.describe()
-        if text not in lines:
-            lines.append(text)
-        if len(lines) >= limit:
-            break
-    return tuple(lines)
-
-
 def figure_line(texts: Sequence[str]) -> Line:
     return line(FIGURE_MARK, Span("；".join(texts), FIGURE)) if texts else ()
 
@@ -90,7 +76,7 @@ def story_lines(story: Story, tz: ZoneInfo) -> tuple[Line, ...]:
     lines = cache.get(tz.key)
     if lines is None:
         summary = first_sentence(story)
-        figures = figure_lines(story_figures(story))
+        figures = figure_lines(story_figures(story), MAX_STORY_FIGURES)
         out = [line(story_link(story))]
         if summary:
             out.append(line(summary))

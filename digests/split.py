@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from analysis.text import CLOSERS, SENTENCE_ENDS
+
 __all__ = ["TELEGRAM_LIMIT", "WECOM_LIMIT", "pack", "split_text", "utf8_len", "utf16_len"]
 
 TELEGRAM_LIMIT = 4096  # UTF-16 code units
@@ -22,8 +24,7 @@ WECOM_LIMIT = 4096  # UTF-8 bytes
 
 Measure = Callable[[str], int]
 
-_CLOSERS = "”’」』）)》】\"'"
-_SENTENCE_BREAK = re.compile(rf"[。！？；!?;…]+[{_CLOSERS}]*[ \t\u3000]*|[\r\n]+[ \t\u3000]*")
+_SENTENCE_BREAK = re.compile(rf"[{SENTENCE_ENDS}…]+[{CLOSERS}]*[ \t\u3000]*|[\r\n]+[ \t\u3000]*")
 _CLAUSE_BREAK = re.compile(r"[，、,][ \t\u3000]*")
 # Characters that belong to the character before them: a cut just before them would
 # split a surrogate pair, a CRLF, an emoji sequence or a base letter from its accent.
