@@ -230,9 +230,7 @@ class TelegramBot:
                     link_preview_options=NO_PREVIEW,
                 )
             except Forbidden:
-                chat = self.service.core.storage.chats.get("telegram", request.address)
-                if chat is not None:
-                    self.service.core.storage.chats.update(chat.id, active=0)
+                self.service.blocked(request)
                 return
             except RetryAfter as e:
                 log.warning("telegram.reply_rate_limited retry_after=%s", e.retry_after)

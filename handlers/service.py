@@ -33,6 +33,12 @@ class ChatService:
     def chat(self, req: Request) -> Chat:
         return self.ctx.chat(req)
 
+    def blocked(self, req: Request) -> None:
+        """The chat blocked us or removed us: no digests until it writes again."""
+        chat = self.core.storage.chats.get(req.channel, req.address)
+        if chat is not None:
+            self.core.storage.chats.update(chat.id, active=0)
+
     def command(self, req: Request, name: str, args: str) -> Reply:
         """A /command with its argument text."""
         cmd = BY_NAME.get(name.lower())
