@@ -1,0 +1,1 @@
+"""The fake Telegram Bot API, split by what it fakes; ``tests.fake_botapi`` assembles it."""
