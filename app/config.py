@@ -206,6 +206,12 @@ def load_settings(
             value = getattr(value, part)
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    for i, admin in enumerate(settings.telegram.admin_ids):
+        if admin <= 0:  # a group's id would make every member of the group an admin
+            raise ConfigError(
+                f"telegram.admin_ids[{i}] must be a Telegram user id (positive),"
+                f" got {admin}: group and channel ids are not allowed"
+            )
     _check_time(settings.digest.time, "digest.time")
     _check_zone(settings.digest.timezone, "digest.timezone")
     for i, robot in enumerate(settings.wecom.robots):

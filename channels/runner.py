@@ -158,15 +158,19 @@ async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Ap
         await app.start()
         updater = app.updater
         assert updater is not None
+        hook = None
         try:
             if tg.mode == "webhook":
-                await updater.start_webhook(
+                from channels import webhook
+
+                hook = await webhook.serve(
+                    app,
                     listen=tg.webhook_listen,
                     port=tg.webhook_port,
-                    url_path=WEBHOOK_PATH,
-                    webhook_url=tg.webhook_url,
-                    secret_token=tg.webhook_secret,
+                    path=WEBHOOK_PATH,
+                    secret=tg.webhook_secret,
                 )
+                await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret)
             else:
                 await updater.start_polling()
             if jobs:
@@ -174,6 +178,8 @@ async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Ap
             yield app
         finally:
             scheduler.stop()
+            if hook is not None:
+                await hook.cleanup()
             if updater.running:
                 await updater.stop()
             await app.stop()

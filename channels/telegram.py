@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -36,6 +38,7 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -43,6 +46,7 @@ from telegram.ext import (
     filters,
 )
 
+from channels.offload import ServicePool
 from digests.markup import HTML, render_reply
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
 from domain.errors import (
@@ -77,12 +81,49 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
+class PerChatProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently, those of one chat in arrival order.
+
+    One chat waiting for the database (or a slow feed in /addfeed) never holds up another.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[object, asyncio.Lock] = {}
+        self._users: Counter[object] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
 class TelegramBot:
-    """Wires a ``ChatService`` into a PTB ``Application``."""
+    """Wires a ``ChatService`` into a PTB ``Application``.
+
+    Every service call runs in a worker thread (``ServicePool``): the event loop never
+    waits for SQLite, and ``admin_ids`` are user ids only (a group id would make every
+    member an admin, so the settings refuse negative ids).
+    """
 
     def __init__(self, service: ChatService, *, admin_ids: Sequence[int] = ()) -> None:
         self.service = service
-        self.admin_ids = set(admin_ids)
+        self.admin_ids = {i for i in admin_ids if i > 0}
+        self.pool = ServicePool(service)
 
     def build(
         self, token: str, *, base_url: str = "", post_init=None, post_shutdown=None
@@ -94,8 +135,13 @@ class TelegramBot:
             builder = builder.base_url(base_url)
         if post_init is not None:
             builder = builder.post_init(post_init)
-        if post_shutdown is not None:
-            builder = builder.post_shutdown(post_shutdown)
+
+        async def shutdown(app: Application) -> None:
+            await asyncio.to_thread(self.pool.close)
+            if post_shutdown is not None:
+                await post_shutdown(app)
+
+        builder = builder.post_shutdown(shutdown).concurrent_updates(PerChatProcessor())
         app = builder.build()
         self.install(app)
         return app
@@ -129,7 +175,7 @@ class TelegramBot:
             address=str(chat.id),
             kind="group" if group else "private",
             user=str(user_id),
-            is_admin=user_id in self.admin_ids or chat.id in self.admin_ids,
+            is_admin=user_id in self.admin_ids,
             can_change=can_change,
         )
 
@@ -154,23 +200,17 @@ class TelegramBot:
         command = BY_NAME.get(name)
         needs_rights = bool(command and command.changes_chat and args)
         request = await self._request(update, context, needs_rights)
-        if command and command.name == "addfeed" and request.is_admin:
-            reply = await asyncio.to_thread(self._in_thread, request, name, args)
-        else:
-            reply = self.service.command(request, name, args)
+        reply = await self.pool.run(lambda s: s.command(request, name, args))
         await self.send(context, request, reply)
-
-    def _in_thread(self, request: Request, name: str, args: str) -> Reply:
-        """A slow command (it fetches a feed) off the event loop; storage gives the worker
-        thread its own connection."""
-        return self.service.command(request, name, args)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is None or not message.text:
             return
         request = await self._request(update, context, needs_rights=False)
-        await self.send(context, request, self.service.command(request, "search", message.text))
+        text = message.text
+        reply = await self.pool.run(lambda s: s.command(request, "search", text))
+        await self.send(context, request, reply)
 
     async def on_unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -182,7 +222,8 @@ class TelegramBot:
         if target and target.lower() != bot_name:
             return  # addressed to another bot in a group
         request = await self._request(update, context, needs_rights=False)
-        await self.send(context, request, self.service.command(request, name, ""))
+        reply = await self.pool.run(lambda s: s.command(request, name, ""))
+        await self.send(context, request, reply)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -190,7 +231,7 @@ class TelegramBot:
             return
         data = query.data or ""
         request = await self._request(update, context, needs_rights=data.startswith("t:"))
-        reply = self.service.callback(request, data)
+        reply = await self.pool.run(lambda s: s.callback(request, data))
         await query.answer()
         if data.startswith("t:") and reply.buttons and query.message is not None:
             try:
@@ -230,7 +271,7 @@ class TelegramBot:
                     link_preview_options=NO_PREVIEW,
                 )
             except Forbidden:
-                self.service.blocked(request)
+                await self.pool.run(lambda s: s.blocked(request))
                 return
             except RetryAfter as e:
                 log.warning("telegram.reply_rate_limited retry_after=%s", e.retry_after)

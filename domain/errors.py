@@ -7,6 +7,7 @@
     │   │   └── NotModified       304: nothing new (not a failure; carries no message)
     │   └── ParseError            the body is not a feed (HTML page, empty, garbage)
     ├── StorageError              a database operation failed
+    │   ├── CorruptDatabaseError  the file is damaged: this process writes no more to it
     │   └── InvalidQueryError     a search query that cannot be answered
     ├── UserInputError            a chat or CLI argument we cannot accept (message in Chinese)
     └── DeliveryError             a channel could not deliver a message
@@ -100,6 +101,10 @@ class ParseError(FeedError):
 
 class StorageError(CztError):
     """A database operation failed."""
+
+
+class CorruptDatabaseError(StorageError):
+    """SQLite found the database file damaged; writers stop until it is restored."""
 
 
 class InvalidQueryError(StorageError):

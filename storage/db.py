@@ -13,6 +13,7 @@ are adopted in place.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,15 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from domain.errors import StorageError
+from domain.errors import CorruptDatabaseError, StorageError
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_CORRUPT_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# Files found damaged in this process: every connection to them stops writing until the
+# process restarts, and the damage is logged once.
+_damaged: set[str] = set()
 
 MIGRATION_SET = "czt"
 MIGRATIONS = Migrations(MIGRATION_SET)
@@ -199,6 +208,7 @@ class Database:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        check_file(self.path)
         if self.path != ":memory:":
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -252,8 +262,11 @@ class Database:
         front (busy timeout) instead of failing when a read transaction would have to be
         upgraded. Inside it, sqlite-utils' ``atomic()`` nests with savepoints, so a nested
         block that fails rolls back alone. sqlite errors raised inside become
-        ``StorageError``.
+        ``StorageError``. Refused with ``CorruptDatabaseError`` once the file was found
+        damaged.
         """
+        if self.corrupt:
+            raise self._corrupt_error()
         db = self.db
         try:
             if db.conn.in_transaction:
@@ -263,7 +276,7 @@ class Database:
             try:
                 db.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
-                raise StorageError(f"cannot start a transaction: {e}") from e
+                raise self.error(e, "cannot start a transaction: ") from e
             try:
                 yield db
             except BaseException:
@@ -275,9 +288,9 @@ class Database:
             except sqlite3.Error as e:
                 with contextlib.suppress(sqlite3.Error):
                     db.conn.execute("ROLLBACK")
-                raise StorageError(f"commit failed: {e}") from e
+                raise self.error(e, "commit failed: ") from e
         except sqlite3.Error as e:
-            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+            raise self.error(e) from e
 
     def table(self, name: str) -> sqlite_utils.db.Table:
         """This thread's sqlite-utils table ``name`` (write inside ``transaction()``)."""
@@ -287,30 +300,59 @@ class Database:
         try:
             return self.conn.execute(sql, params)
         except sqlite3.Error as e:
-            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+            raise self.error(e) from e
 
     def executemany(self, sql: str, rows: Any) -> None:
         try:
             self.conn.executemany(sql, rows)
         except sqlite3.Error as e:
-            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+            raise self.error(e) from e
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """All rows of a read query as dicts."""
         try:
             return list(self.db.query(sql, params))
         except sqlite3.Error as e:
-            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+            raise self.error(e) from e
 
     def scalar(self, sql: str, params: Any = ()) -> Any:
-        row = self.execute(sql, params).fetchone()
+        cursor = self.execute(sql, params)
+        try:
+            row = cursor.fetchone()
+        except sqlite3.Error as e:
+            raise self.error(e) from e
         return row[0] if row else None
+
+    def error(self, e: sqlite3.Error, context: str = "") -> StorageError:
+        """Our error for a raw sqlite one; a damaged file stops the process's writes to it."""
+        code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+        if code not in _CORRUPT_CODES and "malformed" not in str(e):
+            return StorageError(f"{context}{e.__class__.__name__}: {e}")
+        self.mark_corrupt(str(e))
+        return self._corrupt_error()
+
+    @property
+    def corrupt(self) -> bool:
+        """True once SQLite reported this file damaged, on any connection of this process."""
+        return self.path != ":memory:" and self.path in _damaged
+
+    def mark_corrupt(self, detail: str) -> None:
+        """Stop writing to this file and log it once per process."""
+        if self.path not in _damaged:
+            _damaged.add(self.path)
+            log.error("storage.corrupt path=%s detail=%s writes=stopped", self.path, detail)
+
+    def _corrupt_error(self) -> CorruptDatabaseError:
+        return CorruptDatabaseError(
+            f"database {self.path} is damaged: writes stopped; restore it from a backup"
+            " (`bot.py health` runs the integrity check)"
+        )
 
     def applied_migrations(self) -> list[str]:
         try:
             return [m.name for m in MIGRATIONS.applied(self.db)]
         except sqlite3.Error as e:
-            raise StorageError(f"{e.__class__.__name__}: {e}") from e
+            raise self.error(e) from e
 
     def migrate(self, migrations: Migrations = MIGRATIONS) -> None:
         """Apply pending migrations. Reads first: an up-to-date database takes no write lock,
@@ -328,7 +370,36 @@ class Database:
             raise StorageError(f"cannot open database {self.path}: {e}") from e
 
     def integrity_ok(self) -> bool:
-        return self.scalar("PRAGMA integrity_check") == "ok"
+        """SQLite's integrity check; a failure (or a file too damaged to check) stops writes."""
+        try:
+            result = self.scalar("PRAGMA integrity_check")
+        except CorruptDatabaseError:
+            return False
+        if result != "ok":
+            self.mark_corrupt(str(result))
+            return False
+        return True
+
+
+def check_file(path: str) -> None:
+    """Refuse an existing file that is empty or not SQLite: only a missing file is created."""
+    file = Path(path)
+    if path == ":memory:" or path.startswith("file:") or not file.exists():
+        return
+    try:
+        with file.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except IsADirectoryError:
+        raise StorageError(f"database path {path} is a directory") from None
+    except OSError as e:
+        raise StorageError(f"cannot read database {path}: {e.strerror}") from None
+    if not head:
+        raise StorageError(
+            f"database file {path} is empty (0 bytes): refusing to start a new database over"
+            " it; restore it from a backup, or delete it to start afresh"
+        )
+    if head != SQLITE_HEADER:
+        raise StorageError(f"{path} is not a SQLite database")
 
 
 def _adopt_legacy(db: sqlite_utils.Database, migrations: Migrations) -> None:

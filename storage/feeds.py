@@ -20,9 +20,16 @@ class Feeds:
         self.db = db
 
     def sync_config(self, urls: tuple[str, ...], now: int) -> None:
-        """Make sure every configured feed exists (a user's removal is respected)."""
+        """Make sure every configured feed exists (a user's removal is respected).
+
+        Nothing missing, nothing written: a read-only command never waits for the write lock.
+        """
+        known = {r["url"] for r in self.db.query("SELECT url FROM feeds")}
+        missing = [url for url in dict.fromkeys(urls) if url not in known]
+        if not missing:
+            return
         with self.db.transaction():
-            for url in urls:
+            for url in missing:
                 self.db.execute(
                     "INSERT OR IGNORE INTO feeds (url, origin, added_at) VALUES (?, 'config', ?)",
                     (url, now),

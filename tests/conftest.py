@@ -30,6 +30,18 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """``bot.main`` installs its own log handler; put pytest's back after each test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -35,10 +35,12 @@ def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., No
 
 
 @contextlib.asynccontextmanager
-async def running(core: Core) -> AsyncIterator[FakeBotAPI]:
+async def running(
+    core: Core, *, admin_ids: tuple[int, ...] = (ADMIN,)
+) -> AsyncIterator[FakeBotAPI]:
     """The fake Bot API, and our bot polling it with the real Application."""
     async with FakeBotAPI() as fake:
-        bot = TelegramBot(ChatService(core), admin_ids=(ADMIN,))
+        bot = TelegramBot(ChatService(core), admin_ids=admin_ids)
         app = bot.build(TOKEN, base_url=fake.base_url)
         async with app:
             await bot.publish_commands(app)
