@@ -22,7 +22,7 @@ from app.config import load_settings
 from app.core import Core, RedactingFilter, setup_logging
 from digests.markup import TEXT, render_line
 from digests.present import marked
-from domain.errors import CztError, FeedError, UserInputError
+from domain.errors import CorruptDatabaseError, CztError, FeedError, UserInputError
 from domain.models import SearchHit
 from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
@@ -275,11 +275,14 @@ def _preview(core: Core, chat_ref: str | None) -> int:
     return 0
 
 
+EXIT_DAMAGED = 1  # `health`: the integrity check failed
+
+
 def cmd_health(core: Core, args: argparse.Namespace) -> int:
-    """Exit 0 when the database opens and passes SQLite's integrity check."""
+    """Exit 0 when the database opens and passes SQLite's integrity check, 1 when not."""
     if not core.storage.db.integrity_ok():
         print("error: database integrity check failed", file=sys.stderr)
-        return 1
+        return EXIT_DAMAGED
     counts = core.storage.articles.counts()
     print(f"ok: {counts['articles']} articles, {counts['stories']} stories")
     return 0
@@ -350,6 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings)
         core = Core(settings)
         return COMMANDS[args.command](core, args)
+    except CorruptDatabaseError as e:
+        if args.command == "health":
+            print(f"error: database integrity check failed: {e}", file=sys.stderr)
+            return EXIT_DAMAGED
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
     except CztError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR

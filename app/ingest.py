@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from analysis.pipeline import Analyzer
-from domain.errors import FeedError, FetchError, NotModified, StorageError
+from domain.errors import CorruptDatabaseError, FeedError, FetchError, NotModified, StorageError
 from domain.models import FeedState
 from feeds.fetch import FetchOptions, FetchResult, fetch
 from feeds.parse import ParsedFeed, parse_feed
@@ -132,6 +132,8 @@ class Ingestor:
                 report.updated,
                 report.merged,
             )
+        except CorruptDatabaseError:
+            raise  # no feed can be stored any more: stop the run, report it once
         except NotModified:
             report.not_modified = True
             store.feeds.record_success(
