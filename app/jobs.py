@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.core import Core
 from app.delivery import Deliverer, DeliveryReport, Planner, Sender
 from app.ingest import FeedReport
+from domain.errors import CorruptDatabaseError, StorageError
 from domain.models import FeedState
 
 log = logging.getLogger(__name__)
@@ -157,12 +158,17 @@ class Jobs:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        self.core.storage.deliveries.release(LOCK, self.owner)
+        try:
+            self.core.storage.deliveries.release(LOCK, self.owner)
+        except StorageError as e:  # the lock expires by itself; stopping must not fail
+            log.error("jobs.release_failed error=%s", e)
 
     def _safe(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             try:
                 await job()
+            except CorruptDatabaseError as e:  # storage logged it once already: no traceback
+                log.error("jobs.failed job=%s error=%s", getattr(job, "__name__", "?"), e)
             except Exception:  # a failing tick must not kill the scheduler
                 log.exception("jobs.failed job=%s", getattr(job, "__name__", "?"))
 

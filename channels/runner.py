@@ -6,13 +6,14 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from pathlib import Path
 
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
-from app.core import Core
+from app.core import Core, RedactingFilter
 from app.delivery import DeliveryReport, Sender
 from app.jobs import Jobs
 from channels.console import Console, ConsoleSender
@@ -108,9 +109,31 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def run_console(core: Core, *, ingest_first: bool) -> int:
+@contextmanager
+def logging_to_file(core: Core) -> Iterator[Path]:
+    """While the console chat runs, log records (background job errors and tracebacks
+    included) go to ``console.log`` beside the database, never into the conversation."""
+    path = Path(core.settings.database.path).with_name("console.log")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter(core.settings.secrets()))
     root = logging.getLogger()
-    root.setLevel(max(root.level, logging.WARNING))  # log lines would drown the chat
+    previous = list(root.handlers)
+    root.handlers[:] = [handler]
+    try:
+        yield path
+    finally:
+        root.handlers[:] = previous
+        handler.close()
+
+
+async def run_console(core: Core, *, ingest_first: bool) -> int:
+    with logging_to_file(core) as log_path:
+        print(f"（运行日志写入 {log_path}）", file=sys.stderr)
+        return await _console(core, ingest_first=ingest_first)
+
+
+async def _console(core: Core, *, ingest_first: bool) -> int:
     if ingest_first:
         reports = await asyncio.to_thread(
             core.ingestor().ingest, core.storage.feeds.active(), core.now()
