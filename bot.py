@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from app.config import load_settings
 from app.core import Core, RedactingFilter, setup_logging
+from app.ingest import FeedReport, check_local_feed
 from digests.markup import TEXT, render_line
 from digests.present import marked
 from domain.errors import CorruptDatabaseError, CztError, FeedError, UserInputError
@@ -37,11 +38,27 @@ def _iso(ts: int, tz: str) -> str:
 def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
     store = core.storage
     now = core.now()
+    refused: list[FeedReport] = []
+    trial: set[int] = set()  # feeds first named here: kept only when their first read works
     if args.feed:
-        feeds = [store.feeds.ensure(_normalise_feed(u), now) for u in args.feed]
+        feeds = []
+        for given in args.feed:
+            url = _normalise_feed(given)
+            known = store.feeds.get(url)
+            if known is not None:
+                feeds.append(known)
+                continue
+            try:
+                check_local_feed(url, core.fetch_options())
+            except FeedError as e:
+                refused.append(FeedReport(url=url, error=f"{e} (not added)"))
+                continue
+            feed, _ = store.feeds.add(url, now)
+            trial.add(feed.id)
+            feeds.append(feed)
     else:
         feeds = store.feeds.active()
-    if not feeds:
+    if not feeds and not refused:
         raise UserInputError("no feeds configured: add one with `feeds add URL`")
     ingestor = core.ingestor()
     bar = None
@@ -52,7 +69,11 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
     reports = ingestor.ingest(feeds, now, progress=bar.update if bar else None)
     if bar:
         bar.close()
-    for r in reports:
+    for feed, report in zip(feeds, reports, strict=True):
+        if feed.id in trial and not report.ok:
+            store.feeds.remove(feed.url)
+            report.error += " (not added)"
+    for r in refused + reports:
         if r.ok:
             state = "not modified" if r.not_modified else "ok"
             print(
@@ -215,9 +236,10 @@ def cmd_feeds(core: Core, args: argparse.Namespace) -> int:
 
 
 def _probe(core: Core, url: str) -> None:
-    """Refuse a feed that cannot be fetched and parsed right now."""
+    """Refuse a feed that cannot be fetched and parsed right now (a local file strictly)."""
     try:
-        core.probe_feed(url)
+        if check_local_feed(url, core.fetch_options()) is None:
+            core.probe_feed(url)
     except FeedError as e:
         raise UserInputError(f"cannot use {url}: {e}") from e
 

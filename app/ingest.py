@@ -14,9 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from analysis.pipeline import Analyzer
-from domain.errors import CorruptDatabaseError, FeedError, FetchError, NotModified, StorageError
+from domain.errors import (
+    CorruptDatabaseError,
+    FeedError,
+    FetchError,
+    NotModified,
+    ParseError,
+    StorageError,
+)
 from domain.models import FeedState
-from feeds.fetch import FetchOptions, FetchResult, fetch
+from feeds.fetch import FetchOptions, FetchResult, fetch, is_local
 from feeds.parse import ParsedFeed, parse_feed
 from storage import Storage
 from storage.articles import MERGED, NEW, UNCHANGED, UPDATED
@@ -25,6 +32,25 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 24 * 3600
 BATCH = 200
+# feedparser's complaints that leave a well-formed feed (encoding labels, content type);
+# anything else (SAXParseException: not well-formed XML) is fatal for a local file.
+RECOVERABLE_BOZO = ("CharacterEncodingOverride", "CharacterEncodingUnknown", "NonXMLContentType")
+
+
+def check_local_feed(url: str, options: FetchOptions) -> ParsedFeed | None:
+    """Refuse a local file that is not a well-formed feed (``ParseError``); None for URLs.
+
+    feedparser salvages items from almost any text (one ``<item>`` line in a password
+    file is "a feed"); that leniency helps with sloppy remote feeds, but a file named
+    on the command line must really be one.
+    """
+    if not is_local(url):
+        return None
+    result = fetch(url, options=options)
+    parsed = parse_feed(result.content, url=url)
+    if parsed.bozo and not parsed.bozo.startswith(RECOVERABLE_BOZO):
+        raise ParseError(f"not a well-formed feed ({parsed.bozo})")
+    return parsed
 
 
 @dataclass
