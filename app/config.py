@@ -103,6 +103,7 @@ class WeChatSettings:
     port: int = 8081
     path: str = "/wechat"
     app_id: str = ""  # AppID (Official Account) or CorpID (WeCom app), for encrypted mode
+    replay_window: int = 300  # seconds a request's timestamp may differ from our clock
     token: str = field(default="", repr=False)  # from WECHAT_TOKEN
     aes_key: str = field(default="", repr=False)  # from WECHAT_AES_KEY (EncodingAESKey)
 
@@ -212,6 +213,8 @@ def load_settings(
                 f"telegram.admin_ids[{i}] must be a Telegram user id (positive),"
                 f" got {admin}: group and channel ids are not allowed"
             )
+    if settings.wechat.replay_window <= 0:
+        raise ConfigError("wechat.replay_window must be a positive number of seconds")
     _check_time(settings.digest.time, "digest.time")
     _check_zone(settings.digest.timezone, "digest.timezone")
     for i, robot in enumerate(settings.wecom.robots):

@@ -9,7 +9,9 @@ turns with “更多”.
 
 Security: every request is signature-checked before anything is processed (plain mode:
 ``signature`` over token, timestamp and nonce; encrypted mode, when ``WECHAT_AES_KEY``
-is set: ``msg_signature`` over those and the ciphertext). XML is parsed with defusedxml
+is set: ``msg_signature`` over those and the ciphertext), and replays are refused: a
+timestamp outside ``[wechat] replay_window`` or a nonce already used for another message
+gets 403 (``channels.replay``). XML is parsed with defusedxml
 with DTDs and entities forbidden, never with the standard library parser. The token and
 the AES key never reach a log line or a response.
 """
@@ -36,9 +38,10 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from app.core import Core
+from channels.replay import ReplayGuard
 from digests.markup import TEXT, render_reply
 from digests.split import split_text, utf8_len
-from domain.errors import ConfigError
+from domain.errors import ConfigError, StorageError
 from domain.reply import MORE, Reply
 from handlers.service import ChatService, Request
 
@@ -120,7 +123,7 @@ class WeChatEndpoint:
         service: ChatService,
         *,
         timeout: float = ANSWER_WITHIN,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         cfg = core.settings.wechat
         if not cfg.token:
@@ -128,7 +131,7 @@ class WeChatEndpoint:
         self.core = core
         self.service = service
         self.timeout = timeout
-        self.clock = clock
+        self.clock = clock or core.clock
         self._token = cfg.token
         self._crypto: WeChatCrypto | None = None
         self._wecom: WeComCrypto | None = None
@@ -148,6 +151,9 @@ class WeChatEndpoint:
         self._inflight: dict[tuple[str, str], asyncio.Future[str]] = {}
         # One worker: commands run in order, off the loop, and the 4 s guard can fire.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wechat")
+        self.replay = ReplayGuard(
+            core.storage.nonces, channel=CHANNEL, window=cfg.replay_window, clock=self.clock
+        )
 
     @property
     def encrypted(self) -> bool:
@@ -155,6 +161,7 @@ class WeChatEndpoint:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.replay.close()
 
     # -- GET: URL verification ------------------------------------------------------
 
@@ -163,6 +170,9 @@ class WeChatEndpoint:
         timestamp, nonce, echostr = q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr")
         if echostr is None:
             return web.Response(status=400, text="missing echostr")
+        if not self.replay.fresh(timestamp):
+            log.warning("wechat.stale_timestamp kind=verify")
+            return web.Response(status=403, text="forbidden")
         if "msg_signature" in q:  # a WeCom app: echostr is encrypted
             if self._wecom is None:
                 return web.Response(status=403, text="forbidden")
@@ -200,6 +210,9 @@ class WeChatEndpoint:
         if unsigned:
             log.warning("wechat.bad_signature kind=message")
             return web.Response(status=403, text="forbidden")
+        if not self.replay.fresh(timestamp):
+            log.warning("wechat.stale_timestamp kind=message")
+            return web.Response(status=403, text="forbidden")
         body = await request.read()
         try:
             if self._crypto is not None:
@@ -213,6 +226,14 @@ class WeChatEndpoint:
         except BadRequest as e:
             log.warning("wechat.bad_request reason=%s", e)
             return web.Response(status=400, text="bad request")
+        try:
+            first_use = await self.replay.claim(nonce, message.from_user, message.msg_id)
+        except StorageError as e:  # cannot tell a replay: refuse, WeChat retries
+            log.error("wechat.nonce_unavailable error=%s", e)
+            return web.Response(status=503, text="busy")
+        if not first_use:
+            log.warning("wechat.replayed_nonce")
+            return web.Response(status=403, text="forbidden")
         xml = await self.answer(message)
         if not xml:
             return web.Response(text="success")  # WeChat's "no reply"
@@ -369,7 +390,7 @@ def create_app(
     service: ChatService,
     *,
     timeout: float = ANSWER_WITHIN,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
 ) -> web.Application:
     """The callback application: GET verifies the URL, POST answers messages."""
     endpoint = WeChatEndpoint(core, service, timeout=timeout, clock=clock)

@@ -4,6 +4,7 @@ store = Storage.open("data/czt.db")
 store.feeds      feeds and their fetch state
 store.articles   articles, stories, near-duplicate merging, FTS upkeep
 store.search     keyword search
+store.nonces     request nonces seen by callbacks (replay protection)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from storage.chats import Chats
 from storage.db import Database
 from storage.deliveries import Deliveries
 from storage.feeds import Feeds
+from storage.nonces import Nonces
 from storage.search import Search
 
 
@@ -33,6 +35,7 @@ class Storage:
         self.search = Search(db, self.articles, splitter)
         self.chats = Chats(db)
         self.deliveries = Deliveries(db)
+        self.nonces = Nonces(db)
 
     @classmethod
     def open(

@@ -192,6 +192,23 @@ def _feed_error_kind(db: sqlite_utils.Database) -> None:
     db["feeds"].add_column("last_error_kind", str)  # type: ignore[union-attr]
 
 
+@MIGRATIONS(name="m004_nonces")
+def _nonces(db: sqlite_utils.Database) -> None:
+    """Request nonces seen by a callback (WeChat), so a captured request is not replayed."""
+    _script(
+        db,
+        """CREATE TABLE nonces (
+        channel TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        message TEXT NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, nonce)
+    );
+    CREATE INDEX nonces_seen ON nonces(seen_at);
+""",
+    )
+
+
 # The scripts that PRAGMA user_version counted before named migrations, in order.
 _LEGACY = ("m001_feeds_stories_articles", "m002_chats_and_ledger")
 

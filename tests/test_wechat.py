@@ -129,15 +129,22 @@ class Phone:
         self.world = world
         self.client = client
         self.next_id = 1000
+        self.nonces = 0
 
     async def post_raw(self, body: str | bytes, params: dict[str, str]) -> tuple[int, str]:
         data = body.encode("utf-8") if isinstance(body, str) else body
         resp = await self.client.post("/wechat", data=data, params=params)
         return resp.status, await resp.text()
 
-    async def post(self, xml: str) -> tuple[int, str]:
-        """POST ``xml`` signed (and encrypted in encrypted mode); the reply, decrypted."""
-        params = signed()
+    async def post(self, xml: str, params: dict[str, str] | None = None) -> tuple[int, str]:
+        """POST ``xml`` signed (and encrypted in encrypted mode); the reply, decrypted.
+
+        Each request gets a nonce of its own, as WeChat's do, unless ``params`` are given.
+        """
+        if params is None:
+            self.nonces += 1
+            params = signed(nonce=f"nonce-{self.nonces}")
+        params = dict(params)
         if not self.world.encrypted:
             return await self.post_raw(xml, params)
         outer = self.world.crypto.encrypt_message(xml, params["nonce"], params["timestamp"])
