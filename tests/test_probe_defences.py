@@ -10,9 +10,9 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from app.core import Core
 from channels.wechat import create_app
-from core.app import Core
-from core.errors import StorageError
+from domain.errors import StorageError
 from handlers.service import ChatService, Request
 from tests.conftest import FEEDS
 from tests.test_wechat import chats_state, make_world, message_xml, signed

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from core.app import Core
-from core.models import Subscription
 
+from app.core import Core
 from channels.wechat import create_app
+from domain.models import Subscription
 from tests.conftest import NOW, FakeClock
 from tests.test_wechat import Phone, World, chats_state, make_world, message_xml, signed
 
