@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app import jobs
 from app.core import Core, setup_logging
 
 
@@ -46,7 +47,7 @@ def test_storage_errors_of_background_jobs_stay_out_of_the_chat(
 
     setup_logging(sample_copy.settings)  # as bot.py does: the log stream is the terminal
     watcher = WhenFailed()
-    jobs_log = logging.getLogger("app.jobs")
+    jobs_log = jobs.log
     jobs_log.addHandler(watcher)
     # A real storage failure in every scheduler tick: its lock table is gone.
     sample_copy.storage.db.execute("DROP TABLE locks")
