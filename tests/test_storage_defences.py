@@ -116,5 +116,11 @@ def test_corruption_found_by_a_reader_stops_that_connections_writers(damaged: st
         with pytest.raises(CorruptDatabaseError), db.transaction():
             db.execute("INSERT INTO events (at, kind) VALUES (1, 'after-corruption')")
         assert isinstance(CorruptDatabaseError("x"), StorageError)  # callers' handlers hold
+        other = Database(damaged)  # another connection of this process (a worker's fork)
+        try:
+            with pytest.raises(CorruptDatabaseError), other.transaction():
+                pass
+        finally:
+            other.close()
     finally:
         db.close()
