@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
 import subprocess
@@ -109,8 +110,9 @@ def _post_head(port: int, length: int, headers: str = "") -> socket.socket:
 def _answer(sock: socket.socket) -> bytes:
     """Everything the server sends until it closes the connection."""
     data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
+    with contextlib.suppress(ConnectionResetError):  # closed with our bytes unread: a reset
+        while chunk := sock.recv(65536):
+            data += chunk
     return data
 
 
@@ -145,9 +147,28 @@ def test_webhook_refuses_before_reading_the_body(sample_copy: Core) -> None:
                     with sock:
                         answer = await asyncio.to_thread(_answer, sock)
                     assert status in answer.split(b"\r\n", 1)[0], answer[:80]
+                # No length announced (chunked): reading stops at the 1 MiB cap.
+                sock = await asyncio.to_thread(_post_chunked, port, 3 * 1024 * 1024 // 2)
+                with sock:
+                    answer = await asyncio.to_thread(_answer, sock)
+                assert b" 413 " in answer.split(b"\r\n", 1)[0], answer[:80]
                 assert fake.sent(USER) == []
 
     asyncio.run(scenario())
+
+
+def _post_chunked(port: int, size: int) -> socket.socket:
+    """A correctly authenticated POST whose one chunk is ``size`` bytes of JSON padding."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = (
+        "POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "X-Telegram-Bot-Api-Secret-Token: s3cret-value\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    body = b"{" + b" " * (size - 2) + b"}"
+    sock.sendall(head.encode("ascii") + f"{len(body):x}\r\n".encode("ascii"))
+    with contextlib.suppress(OSError):  # the server may close before taking it all
+        sock.sendall(body + b"\r\n0\r\n\r\n")
+    return sock
 
 
 # -- admin ids --------------------------------------------------------------------------
