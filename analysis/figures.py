@@ -20,8 +20,10 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from analysis.context import Places, head_kind, implied_projects, outside_region, ruled_out
 from analysis.numerals import parse_number
-from analysis.text import CLOSERS, HAN, SENTENCE_ENDS, fold
+from analysis.sentences import repair_breaks, sentence_bounds
+from analysis.text import HAN, fold
 
 __all__ = ["KINDS", "Figure", "extract_figures", "repair_breaks", "sentence_bounds"]
 
@@ -29,106 +31,6 @@ KINDS: tuple[str, ...] = ("tasks", "projects", "money", "count", "percent")
 
 _HAN = HAN
 _HAN_RE = re.compile(f"[{_HAN}]")
-
-# ---------------------------------------------------------------- text repair
-
-_WS = re.compile(r"\s+")
-_JOIN_PREV = re.compile(rf"[{_HAN}0-9a-zA-Z,，、(（《“<\-—·]")
-_JOIN_NEXT = re.compile(rf"[{_HAN}0-9a-zA-Z,，、)）》”>%\-—·]")
-_SQUEEZE_NEIGHBOUR = re.compile(rf"[{_HAN}，。、；：！？“”（）《》,;:()%]")
-_MIN_BROKEN_LINE = 8  # shorter lines without end punctuation are headings and bylines
-
-
-def repair_breaks(text: str, *, squeeze: bool = True) -> tuple[str, list[int]]:
-    """Join e-paper column breaks and return ``(repaired, index)``.
-
-    ``index[k]`` is the position in ``text`` of ``repaired[k]``. A whitespace run with a
-    newline between two word characters, after a line of at least eight characters, is
-    a column break and is dropped; other newline runs become one ``"\\n"`` (a sentence
-    end). With ``squeeze``, spaces next to Han characters or Chinese punctuation are
-    dropped (``项目 48 个`` → ``项目48个``); other space runs become one space.
-    """
-    out: list[str] = []
-    index: list[int] = []
-    pos = 0
-    line_start = 0
-    for match in _WS.finditer(text):
-        start, end = match.span()
-        out.extend(text[pos:start])
-        index.extend(range(pos, start))
-        pos = end
-        if start == 0 or end == len(text):
-            continue
-        prev, nxt = text[start - 1], text[end]
-        run = match.group()
-        if "\n" in run:
-            line = text[line_start:start].strip()
-            line_start = start + run.rindex("\n") + 1
-            soft = (
-                len(line) >= _MIN_BROKEN_LINE
-                and not line.startswith("#")
-                and _JOIN_PREV.match(prev) is not None
-                and _JOIN_NEXT.match(nxt) is not None
-            )
-            if not soft:
-                out.append("\n")
-                index.append(start + run.index("\n"))
-        elif not (squeeze and (_SQUEEZE_NEIGHBOUR.match(prev) or _SQUEEZE_NEIGHBOUR.match(nxt))):
-            out.append(" ")
-            index.append(start)
-    out.extend(text[pos:])
-    index.extend(range(pos, len(text)))
-    return "".join(out), index
-
-
-_TERMINAL = re.compile(rf"[{SENTENCE_ENDS}]+[{CLOSERS}]*|\n")
-_PAIRS = {"“": "”", "（": "）", "(": ")", "「": "」", "『": "』", "《": "》"}
-_MAX_PROTECTED = 300
-
-
-def _protected(text: str) -> list[tuple[int, int]]:
-    """Spans inside matched quotes and brackets on one line; no sentence ends there."""
-    spans: list[tuple[int, int]] = []
-    stack: list[tuple[str, int]] = []
-    for i, char in enumerate(text):
-        if char == "\n":
-            stack.clear()
-        elif char in _PAIRS:
-            stack.append((_PAIRS[char], i))
-        elif stack and char == stack[-1][0]:
-            _, start = stack.pop()
-            if i - start <= _MAX_PROTECTED:
-                spans.append((start, i))
-    return spans
-
-
-def sentence_bounds(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence of repaired text, whitespace excluded.
-
-    Sentences end at 。！？；(and ASCII !?;) with any closing quotes or brackets, and at
-    newlines; end marks inside a matched pair of quotes or brackets do not split.
-    """
-    inside = bytearray(len(text))
-    for start, end in _protected(text):
-        inside[start + 1 : end] = b"\x01" * (end - start - 1)
-    bounds: list[tuple[int, int]] = []
-    begin = 0
-    for match in _TERMINAL.finditer(text):
-        # An end mark is inside a quote unless its closing quote belongs to the match.
-        if match.group() != "\n" and inside[match.end() - 1]:
-            continue
-        bounds.append((begin, match.end()))
-        begin = match.end()
-    bounds.append((begin, len(text)))
-    result: list[tuple[int, int]] = []
-    for start, end in bounds:
-        chunk = text[start:end]
-        stripped = chunk.strip()
-        if stripped:
-            lead = len(chunk) - len(chunk.lstrip())
-            result.append((start + lead, start + lead + len(stripped)))
-    return result
-
 
 # ---------------------------------------------------------------- the figure value
 
@@ -218,10 +120,20 @@ _COUNT_UNITS = (
     r"|家(?![庭乡门])|条|所(?![有在属以谓])|座|名(?![单称义片录])|户|场(?![所景馆地])|次"
     r"|种(?![植子苗类])|笔|处(?![理于置罚室长])|辆|趟|台(?![湾阶])|套|册|件|人(?![民才口大员])"
 )
+_NOT_AFTER_NUMBER = r"(?<![\d.a-z零〇一二两三四五六七八九十百千])"
 _CANDIDATE = re.compile(
     rf"百分之(?P<pnum>{_NUM})"
-    rf"|(?<![\d.a-z零〇一二两三四五六七八九十百千])(?P<num>{_NUM})(?:余|多)?"
-    rf"(?P<unit>个百分点|%|元(?!以上|以下|级|/)|{_COUNT_UNITS})"
+    # 超千亿元, 突破百亿元, 千亿元以上: a bare magnitude of yuan (千亿级 is a class label)
+    rf"|{_NOT_AFTER_NUMBER}(?P<bare>千亿|百亿|万亿|千万|百万)(?P<bunit>美?元)(?!级)"
+    # 6000余万元, 60多亿元, 130余亿元: approximations around the magnitude
+    rf"|{_NOT_AFTER_NUMBER}(?P<num>{_AR}|{_CN})(?:余|多)?(?P<mag>{_MAG})?(?:余|多)?"
+    rf"(?P<unit>个百分点|%|美?元(?!及?以[上下][{_HAN}]|级|/)|大|{_COUNT_UNITS})"
+    # 总投资高达15亿!: a magnitude with no unit, money only when money is named before it
+    rf"|{_NOT_AFTER_NUMBER}(?P<mnum>{_AR})(?P<mmag>万亿|亿)(?=[!！,，。;；\s]|\Z)"
+)
+_BARE_MAGNITUDES = {"千亿": 1e11, "百亿": 1e10, "万亿": 1e12, "千万": 1e7, "百万": 1e6}
+_MONEY_BEFORE = re.compile(
+    r"(?:投资|资金|引资|金额|融资|收入|产值|营收|贷款|授信)[^，。；\d]{0,4}\Z"
 )
 _MAG_SUFFIX = re.compile(rf"{_MAG}\Z")
 _TITLE = re.compile(r"《[^《》\n。;]*》?")
@@ -255,7 +167,9 @@ _NOT_TASK = re.compile(r"政务|服务事项|审批|通办|权限|许可|证照|
 _ALL_DONE = re.compile(
     r"[,，]?(?:目前|现)?(?:已经|均已|已)?(?:100%|百分之百|全部|全面|均)(?:已经|已)?(?:完成|办结|落实到位|销号)"
 )
-_DONE_AFTER = re.compile(r"(?:已经|均已|现已|已全部|已|全部|基本)?(?:完成|办结|落实到位|销号)")
+_DONE_AFTER = re.compile(
+    r"(?:已经|均已|现已|已全部|已提前|已|全部|基本|提前)?(?:完成|办结|落实到位|销号)"
+)
 _DONE_LEAD = re.compile(r"(?:完成|办结)了?\Z")
 _PROGRESS_AFTER = re.compile(r"(?:正在|正|仍在|还在|有序|稳步|加快|持续)?推进")
 _PROGRESS_LEAD = re.compile(r"(?:正在|正|仍在|还在)推进中?的?\Z")
@@ -283,6 +197,7 @@ class _Draft:
     done: int | None = None
     total: int | None = None
     in_progress: int | None = None
+    bare: bool = False  # no noun after the unit: 规划编制3项
 
 
 @dataclass(frozen=True)
@@ -369,35 +284,89 @@ def _in_title(titles: list[tuple[int, int]], pos: int) -> bool:
     return i >= 0 and titles[i][0] < pos < titles[i][1]
 
 
-def _read(t: str, m: re.Match[str], titles: list[tuple[int, int]]) -> tuple[_Draft | None, int]:
-    """Classify one number-and-unit match; return the draft and the end of what it used."""
+def _value_of(m: re.Match[str]) -> tuple[float | None, str, str, int]:
+    """``(value, kind, unit, start)`` of a candidate, before its context is read."""
     if m.group("pnum") is not None:
-        value = parse_number(m.group("pnum"))
-        start, end, unit = m.start(), m.end(), "%"
-        num = m.group("pnum")
-    else:
-        num, unit = m.group("num"), m.group("unit")
-        start, end = m.start("num"), m.end()
-        value = parse_number(num)
-        before = t[start - 1] if start else " "
-        if before in "第每" or (before in "-~～—" and start > 1 and t[start - 2].isdigit()):
-            return None, end
-    if value is None or _in_title(titles, start):
+        return parse_number(m.group("pnum")), "percent", "%", m.start()
+    if m.group("bare") is not None:
+        value = _BARE_MAGNITUDES[m.group("bare")]
+        return value, "money", m.group("bare")[-1] + m.group("bunit"), m.start()
+    if m.group("mnum") is not None:
+        mag = m.group("mmag")
+        return parse_number(m.group("mnum") + mag), "money", mag, m.start()
+    mag = m.group("mag") or ""
+    value = parse_number(m.group("num") + mag)
+    unit = m.group("unit")
+    if unit.endswith("元"):
+        return value, "money", mag + unit, m.start()
+    if unit in ("%", "个百分点"):
+        return value, "percent", unit, m.start()
+    return value, "count", unit, m.start()
+
+
+def _read(
+    t: str, m: re.Match[str], titles: list[tuple[int, int]], places: Places | None
+) -> tuple[_Draft | None, int]:
+    """Decide one candidate from its context; return the draft and the end of what it used."""
+    value, kind, unit, start = _value_of(m)
+    end = m.end()
+    before = t[start - 1] if start else " "
+    if before in "第每" or value is None or _in_title(titles, start):
         return None, end
-    if unit == "元":
-        mag = _MAG_SUFFIX.search(num)
-        kind, unit = "money", (mag.group() if mag else "") + "元"
-    elif unit in ("%", "个百分点"):
-        kind = "percent"
-    else:
-        if num == "一":  # the article: 一个城市, 一项改革
+    if kind == "money" and m.group("mnum") is not None:
+        if not _MONEY_BEFORE.search(t, max(0, start - 12), start):
             return None, end
-        kind = "count"
+    if ruled_out(t, start, end, money=kind == "money") or outside_region(t, start, places):
+        return None, end
     back = _backward(t, start)
-    fwd = _forward(t, end)
     if kind in ("money", "percent"):
+        fwd = _forward(t, end)
         subj = back if back.text else fwd
         return _Draft(kind, value, unit, subj.text, min(start, subj.start), max(end, subj.end)), end
+    if m.group("num") == "一":  # the article: 一个城市, 一项改革
+        return None, end
+    if unit == "大":
+        return _grouped(t, start, end, value), end
+    return _counted(t, start, end, value, unit, back)
+
+
+def _grouped(t: str, start: int, end: int, value: float) -> _Draft | None:
+    """N大 + head noun: 十大项目 (projects), 十大民生实事 (tasks); other groupings are not figures."""
+    if t.startswith("项", end) or (start and t[start - 1] in "个项"):
+        return None  # 7大项42项具体任务 (the categories), 五个十大 (a slogan)
+    kind, head_end = head_kind(t, end, short=True)
+    if kind is None:
+        return None
+    subject = _head_subject(t, end, head_end)
+    draft = _Draft(kind, value, "项" if kind == "tasks" else "个", subject, start, head_end)
+    if kind == "tasks":
+        draft.role, draft.total = "total", round(value)
+    return draft
+
+
+_TRAILING_NOUN = re.compile(f"[{_HAN}“”]+\\Z")
+_MAX_SUBJECT = 12
+
+
+def _head_subject(t: str, end: int, head_end: int) -> str:
+    """The noun phrase ending at the head noun, without numbers, 的 or leading modifiers."""
+    match = _TRAILING_NOUN.search(t, end, head_end)
+    subject = _unquote(match.group() if match else t[end:head_end])
+    subject = subject.rsplit("的", 1)[-1]
+    return subject[-_MAX_SUBJECT:]
+
+
+def _counted(
+    t: str, start: int, end: int, value: float, unit: str, back: _Subject
+) -> tuple[_Draft | None, int]:
+    """A count: tasks, projects or another counted thing, from its head noun and verbs."""
+    fwd = _forward(t, end)
+    head, head_end = head_kind(t, end) if unit in _TASK_UNITS else (None, end)
+    if head is None and unit == "条" and t.startswith("”", end):
+        head, head_end = "tasks", end  # a named measure package: 稳增长“43条”
+    if head is not None and head_end > fwd.end and not _TASK.search(fwd.text or "-"):
+        subject = _head_subject(t, end, head_end)
+        fwd = _Subject(subject, end, head_end) if subject else fwd
     subj = fwd if fwd.text else back
     after = [t[end : end + 12]]
     if subj is fwd:
@@ -411,7 +380,9 @@ def _read(t: str, m: re.Match[str], titles: list[tuple[int, int]]) -> tuple[_Dra
     used = end if all_done is None else end + (all_done.end() - all_done.start())
     if subj is fwd and all_done is not None:
         used = fwd.end + all_done.end()
-    task_like = bool(_TASK.search(subj.text)) and not _NOT_TASK.search(subj.text)
+    task_like = head == "tasks" or (
+        subj is back and bool(_TASK.search(subj.text)) and not _NOT_TASK.search(subj.text)
+    )
     if unit in _TASK_UNITS and (task_like or (not subj.text and (done or progress))):
         draft = _Draft("tasks", value, unit, subj.text, *span)
         count = round(value)
@@ -424,9 +395,15 @@ def _read(t: str, m: re.Match[str], titles: list[tuple[int, int]]) -> tuple[_Dra
         else:
             draft.role, draft.total = "total", count
         return draft, max(used, span[1] if all_done is not None else end)
-    if unit in _PROJECT_UNITS and "项目" in subj.text:
-        kind = "projects"
-    return _Draft(kind, value, unit, subj.text, *span), end
+    draft = _Draft("count", value, unit, subj.text, *span, bare=not fwd.text)
+    if unit in _PROJECT_UNITS and (
+        head == "projects"
+        or (subj is back and "项目" in subj.text)
+        or (unit == "个" and not fwd.text and implied_projects(t, start, end))
+    ):
+        draft.kind = "projects"
+        draft.subject = draft.subject or "项目"
+    return draft, end
 
 
 def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
@@ -465,7 +442,7 @@ def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
     return out
 
 
-def extract_figures(text: str) -> list[Figure]:
+def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
     """Figures in document order.
 
     Input is display text; it is folded here with :func:`analysis.text.fold` (so
@@ -487,7 +464,7 @@ def extract_figures(text: str) -> list[Figure]:
     for match in _CANDIDATE.finditer(t):
         if match.start() < consumed:
             continue
-        draft, consumed = _read(t, match, titles)
+        draft, consumed = _read(t, match, titles, places)
         if draft is None:
             continue
         if not draft.subject and draft.role == "plain":

@@ -44,6 +44,7 @@ class Analyzer:
         self.tagger = Tagger(taxonomy)
         self.tokenizer = Tokenizer(taxonomy.words)
         self.keyword_count = keyword_count
+        self.places = taxonomy.places()
 
     def analyze(self, title: str, body: str, *, light: bool = False) -> Analysis:
         """The analysis of one article. ``light`` skips keywords, figures and the summary
@@ -72,7 +73,7 @@ class Analyzer:
         if light:
             return base
         title_words = self.tokenizer.words(folded_title) if folded_body else []
-        figures = tuple(extract_figures(summary_source))
+        figures = tuple(extract_figures(summary_source, self.places))
         return replace(
             base,
             keywords=tuple(

@@ -11,13 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from analysis.figures import (
-    KIND_ORDER,
-    Figure,
-    extract_figures,
-    repair_breaks,
-    sentence_bounds,
-)
+from analysis.figures import KIND_ORDER, Figure, extract_figures
+from analysis.sentences import repair_breaks, sentence_bounds
 from analysis.text import CLOSERS, SENTENCE_ENDS, fold
 
 __all__ = ["condense", "figure_lines", "split_sentences", "summarize"]

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.context import Places
 from analysis.text import fold
 from domain.errors import ConfigError
 
@@ -28,6 +29,7 @@ class Taxonomy:
     digest_title: str = ""  # the digest's headline before its period: 长株潭一体化周报
     # Latin labels of cities and topics, for a chart drawn without a CJK font.
     latin: Mapping[str, str] = field(default_factory=dict)
+    outside: tuple[str, ...] = ()
 
     @property
     def city_names(self) -> tuple[str, ...]:
@@ -36,6 +38,11 @@ class Taxonomy:
     @property
     def topic_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.topics)
+
+    def places(self) -> Places:
+        """Where figures belong: the region's names (cities, aliases, generic) and others."""
+        inside = (*self.generic, *(a for name, aliases in self.cities for a in (name, *aliases)))
+        return Places(inside=inside, outside=self.outside)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "taxonomy") -> Taxonomy:
@@ -60,6 +67,7 @@ class Taxonomy:
                     for item in (*data["cities"], *data["topics"])
                     if item.get("latin")
                 },
+                outside=tuple(fold(o) for o in data.get("outside", ())),
             )
             for pattern in taxonomy.datelines:
                 re.compile(pattern)
