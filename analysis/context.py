@@ -29,7 +29,9 @@ _TASK_HEAD = re.compile(
     r"任务|事项|实事|举措|措施|清单|改革|重点工作|协作协议|合作协议|政策|指标(?=[^。；]*(?:达到|完成))"
 )
 # ... unless the phrase is about services and powers (36项政务服务事项跨市通办): counts.
-_NOT_TASK = re.compile(r"政务|服务事项|审批|通办|跨域|跨市|跨省|权限|许可|证照|资金|高频")
+_NOT_TASK = re.compile(
+    r"政务|服务事项|审批|通办|跨域|跨市|跨省|权限|许可|证照|资金|高频|跑一次|一件事|办理|办事"
+)
 # A counted phrase runs to a clause end; 、 joins coordinated modifiers
 # (3个高校、医院、科研院所合作项目). Another counted number starts a new phrase.
 _PHRASE_END = re.compile(
@@ -86,7 +88,8 @@ def implied_projects(t: str, start: int, end: int) -> bool:
 _RULED_OUT_BACK = re.compile(
     r"(?:不低于|不少于|不超过|不高于|低于|高于|平均|均值|人均|户均|单个|单笔|每个|每张|每次|每趟"
     r"|票价|起步价|单价|价格|售价|收费|费用|话费|资费|票|节省|节约|省下|减免|优惠)"
-    r"[^，。；\d]{0,4}\Z"
+    r"[^，。；\d]{0,6}\Z"
+    r"|(?<![通经超])过\Z"  # 投资过百亿元的项目: a threshold
 )
 _RANGE_BACK = re.compile(r"\d(?:\.\d+)?[万亿千百]*[^\d，。；]{0,3}[至到~～—\-]\Z")
 _RANGE_AFTER = re.compile(r"[至到~～—\-]\d")
@@ -97,6 +100,9 @@ def ruled_out(t: str, start: int, end: int, *, money: bool) -> bool:
     if _RANGE_BACK.search(t, max(0, start - 12), start) or _RANGE_AFTER.match(t, end):
         return True
     return money and _RULED_OUT_BACK.search(t, max(0, start - 8), start) is not None
+
+
+_VENUE = frozenset("在赴于到(（")
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,12 @@ class Places:
         pattern: re.Pattern[str] | None = self.__dict__["_pattern"]
         if pattern is None:
             return None
-        found = None
-        for found in pattern.finditer(text):  # noqa: B007 - the last one is wanted
-            pass
-        return found.group() if found else None
+        last = None
+        for found in pattern.finditer(text):
+            # 湘潭市在佛山举办推介会, 赴深招商, 投资环境(上海)推介会: a venue, not the owner
+            if not (found.start() and text[found.start() - 1] in _VENUE):
+                last = found.group()
+        return last
 
     def is_outside(self, name: str) -> bool:
         return name in self.__dict__["_outside"]

@@ -332,7 +332,8 @@ def _read(
 
 def _grouped(t: str, start: int, end: int, value: float) -> _Draft | None:
     """N大 + head noun: 十大项目 (projects), 十大民生实事 (tasks); other groupings are not figures."""
-    if t.startswith("项", end) or (start and t[start - 1] in "个项"):
+    categories = t.startswith("项", end) and not t.startswith("项目", end)
+    if categories or (start and t[start - 1] in "个项"):
         return None  # 7大项42项具体任务 (the categories), 五个十大 (a slogan)
     kind, head_end = head_kind(t, end, short=True)
     if kind is None:
@@ -442,6 +443,26 @@ def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
     return out
 
 
+_SECTION_REACH = 300
+
+
+def _is_section(draft: _Draft, drafts: list[_Draft]) -> bool:
+    """A bare ``N项`` after its own label, in reach of a larger task total or its sections."""
+    if draft.kind != "count" or not draft.bare or draft.unit != "项" or not draft.subject:
+        return False
+    if _NOT_TASK.search(draft.subject):
+        return False
+    tasks = [d for d in drafts if d.kind == "tasks"]
+    # the list's own total (sections are bare too), and the last section read so far
+    total = next((d for d in reversed(tasks) if not d.bare), None)
+    return (
+        total is not None
+        and total.total is not None
+        and draft.value < total.total
+        and draft.start - tasks[-1].end <= _SECTION_REACH
+    )
+
+
 def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
     """Figures in document order.
 
@@ -467,7 +488,10 @@ def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
         draft, consumed = _read(t, match, titles, places)
         if draft is None:
             continue
-        if not draft.subject and draft.role == "plain":
+        if _is_section(draft, drafts):
+            # 50项任务 … 规划编制3项、产业协同14项: the parts of a task list are tasks
+            draft.kind, draft.role, draft.total = "tasks", "total", round(draft.value)
+        if not draft.subject and draft.role == "plain" and draft.kind != "money":
             # 新增12项，累计达到218项: the second number counts the same thing.
             prev = drafts[-1] if drafts else None
             if (

@@ -15,6 +15,8 @@ from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
 from opencc import OpenCC
 
+from analysis.noise import strip_annotations
+
 _HTML_HINT = re.compile(r"<\s*(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z]|!--)[^>]*>")
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # character class body: CJK ideographs
 # Sentence punctuation, one definition for analysis, summaries and message splitting:
@@ -47,11 +49,12 @@ def to_simplified(text: str) -> str:
 
 
 def clean(raw: str) -> str:
-    """Display text from raw feed content: HTML removed, whitespace and broken lines repaired.
+    """Display text from raw feed content: HTML and inline pinyin annotations removed,
+    whitespace and broken lines repaired.
 
     The script is kept as written (traditional stays traditional for display).
     """
-    text = html_to_text(raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = strip_annotations(html_to_text(raw)).replace("\r\n", "\n").replace("\r", "\n")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines).strip()
     text = _BROKEN_LINE.sub("", text)
