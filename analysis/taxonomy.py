@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.context import Places
-from analysis.text import fold
+from analysis.text import SENTENCE_ENDS, fold
 from domain.errors import ConfigError
 
 
@@ -78,6 +78,16 @@ class Taxonomy:
         return taxonomy
 
 
+_SENTENCE = re.compile(rf"[{SENTENCE_ENDS}\n]+")
+_MIN_SENTENCE = 6  # shorter pieces are headings, bylines and menu items
+_LEAD_SENTENCES = 2
+_TITLE_WEIGHT = 2.0
+_LEAD_WEIGHT = 1.0
+_SHARE_WEIGHT = 10.0
+_MIN_TOPIC_SCORE = 1.0
+_RELATIVE_TOPIC_SCORE = 0.6
+
+
 class Tagger:
     """Tags folded text with cities and topics."""
 
@@ -102,14 +112,28 @@ class Tagger:
             name for name, aliases in self.taxonomy.cities if any(a in text for a in aliases)
         )
 
-    def topics(self, title: str, body: str, min_score: int = 2) -> tuple[str, ...]:
-        """Topics whose keywords occur enough: a title hit counts 2, a body hit 1."""
-        tagged = []
+    def topics(self, title: str, body: str) -> tuple[str, ...]:
+        """The main themes, in taxonomy order: topics scoring near the best one.
+
+        A topic's score weights where its keywords occur: the title (2), the lead, its
+        first two sentences (1), and the share of sentences naming it (10 × share). A
+        topic is tagged when it scores at least 1 and at least 0.6 of the best topic, so
+        a passing mention of 交通 in an article about investment does not tag it.
+        """
+        sentences = [s for s in _SENTENCE.split(body) if len(s) >= _MIN_SENTENCE] or [title]
+        lead = " ".join(sentences[:_LEAD_SENTENCES])
+        scores: list[tuple[str, float]] = []
         for name, keywords in self.taxonomy.topics:
-            score = sum(2 for k in keywords if k in title) + sum(1 for k in keywords if k in body)
-            if score >= min_score:
-                tagged.append(name)
-        return tuple(tagged)
+            share = sum(1 for s in sentences if any(k in s for k in keywords)) / len(sentences)
+            score = (
+                _TITLE_WEIGHT * any(k in title for k in keywords)
+                + _LEAD_WEIGHT * any(k in lead for k in keywords)
+                + _SHARE_WEIGHT * share
+            )
+            scores.append((name, score))
+        best = max((score for _, score in scores), default=0.0)
+        floor = max(_MIN_TOPIC_SCORE, _RELATIVE_TOPIC_SCORE * best)
+        return tuple(name for name, score in scores if score >= floor)
 
     def resolve(self, words: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
         """Split user words into (cities, topics, unknown), accepting aliases of cities."""
