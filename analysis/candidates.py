@@ -45,7 +45,7 @@ MONEY_BEFORE = re.compile(
     r"(?:投资|资金|引资|金额|融资|收入|产值|营收|贷款|授信)[^，。；\d]{0,4}\Z"
 )
 TITLE = re.compile(r"《[^《》\n。;]*》?")
-DIGIT_HINT = re.compile(r"[\d零〇一二两三四五六七八九十]")
+DIGIT_HINT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿]")
 
 
 def in_title(titles: list[tuple[int, int]], pos: int) -> bool:

@@ -52,8 +52,7 @@ def head_kind(t: str, end: int, *, short: bool = False) -> tuple[str | None, int
     project = _PROJECT_HEAD.search(phrase)
     task = _TASK_HEAD.search(phrase)
     if task and (project is None or task.start() < project.start()):
-        after = t[end : min(len(t), end + task.end() + 8)]
-        if not _NOT_TASK.search(after):
+        if not _NOT_TASK.search(t, end, max(phrase_end, end + task.end())):
             return "tasks", end + task.end()
         return None, end
     if project:

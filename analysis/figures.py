@@ -190,6 +190,8 @@ def _counted(
     t: str, start: int, end: int, value: float, unit: str, back: Subject
 ) -> tuple[_Draft | None, int]:
     """A count: tasks, projects or another counted thing, from its head noun and verbs."""
+    if _SLOGAN.match(t, end):
+        return None, end  # 五个十大: a slogan counting groupings
     fwd = forward(t, end)
     head, head_end = head_kind(t, end) if unit in _TASK_UNITS else (None, end)
     if head is None and unit == "条" and t.startswith("”", end):
@@ -273,13 +275,16 @@ def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
 
 
 _SECTION_REACH = 300
+_SLOGAN = re.compile(r"[\d零〇一二两三四五六七八九十百]+大")
+_HAN_CHAR = re.compile(f"[{_HAN}]")
 
 
-def _is_section(draft: _Draft, drafts: list[_Draft]) -> bool:
+def _is_section(t: str, draft: _Draft, drafts: list[_Draft]) -> bool:
     """A bare ``N项`` after its own label, in reach of a larger task total or its sections."""
-    if draft.kind != "count" or not draft.bare or draft.unit != "项" or not draft.subject:
+    if draft.kind != "count" or not draft.bare or draft.unit != "项":
         return False
-    if _NOT_TASK.search(draft.subject):
+    labelled = draft.subject or (draft.start and _HAN_CHAR.match(t, draft.start - 1))
+    if not labelled or _NOT_TASK.search(draft.subject):
         return False
     tasks = [d for d in drafts if d.kind == "tasks"]
     # the list's own total (sections are bare too), and the last section read so far
@@ -317,7 +322,7 @@ def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
         draft, consumed = _read(t, match, titles, places)
         if draft is None:
             continue
-        if _is_section(draft, drafts):
+        if _is_section(t, draft, drafts):
             # 50项任务 … 规划编制3项、产业协同14项: the parts of a task list are tasks
             draft.kind, draft.role, draft.total = "tasks", "total", round(draft.value)
         if not draft.subject and draft.role == "plain" and draft.kind != "money":

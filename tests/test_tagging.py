@@ -85,3 +85,26 @@ def test_broken_taxonomy_is_a_config_error(tmp_path: Path) -> None:
         load_taxonomy(path)
     with pytest.raises(ConfigError):
         Taxonomy.from_dict({"cities": [], "topics": []})
+
+
+def test_a_passing_mention_does_not_tag_a_topic(analyzer: Analyzer) -> None:
+    title = "湘潭新开工一批重大产业项目"
+    body = (
+        "湘潭市今天集中开工重大产业项目20个，涵盖先进制造、新材料等领域。"
+        "这批项目投产后将完善产业链配套，带动上下游企业集聚。"
+        "园区负责人介绍，将做好项目服务，推动企业早日投产达效。"
+        "项目所在园区紧邻高速出口。"
+    )
+    topics = analyzer.analyze(title, body).topics
+    assert topics == ("产业",)  # 高速 is named once, in passing: not a theme
+
+
+def test_two_main_themes_are_both_tagged(analyzer: Analyzer) -> None:
+    title = "城际轨道与产业园区同步推进"
+    body = (
+        "长株潭城际轨道西延线加快建设，沿线站点同步规划。"
+        "轨道沿线布局三个产业园区，已签约制造企业十家。"
+        "城际公交也将加密班次，方便园区员工通勤。"
+        "园区招商签约额稳步增长。"
+    )
+    assert set(analyzer.analyze(title, body).topics) == {"交通", "产业"}
