@@ -291,7 +291,8 @@ def _preview(core: Core, chat_ref: str | None) -> int:
     digest = digest_for(core, chat, core.now() + 1)  # up to and including now
     if digest.empty:
         print("本周暂无新动态")
-    for block in render_text(digest, timezone=chat.timezone):
+    script = core.settings.analysis.display_script
+    for block in render_text(digest, timezone=chat.timezone, script=script):
         print(block)
         print()
     return 0

@@ -29,9 +29,10 @@ from analysis.sentences import repair_breaks, sentence_bounds
 from analysis.subjects import Subject, backward, forward, head_subject
 from analysis.text import HAN, fold
 
-__all__ = ["KINDS", "Figure", "extract_figures", "repair_breaks", "sentence_bounds"]
+__all__ = ["KEY_KINDS", "KINDS", "Figure", "extract_figures", "repair_breaks", "sentence_bounds"]
 
 KINDS: tuple[str, ...] = ("tasks", "projects", "money", "count", "percent")
+KEY_KINDS: tuple[str, ...] = ("tasks", "projects", "money")  # the digest's headline block
 
 _HAN = HAN
 

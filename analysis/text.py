@@ -61,6 +61,15 @@ def clean(raw: str) -> str:
     return _BLANK_LINES.sub("\n\n", text)
 
 
+DISPLAY_SCRIPTS = ("simplified", "original")
+
+
+def for_display(text: str, script: str = "simplified") -> str:
+    """``text`` in the display script: simplified (OpenCC t2s, case and width kept) or
+    as stored. Inline pinyin is already removed by :func:`clean`."""
+    return to_simplified(text) if script == "simplified" and text else text
+
+
 def fold(text: str) -> str:
     """Canonical form for analysis and search: NFKC, simplified script, lower case."""
     return to_simplified(unicodedata.normalize("NFKC", text)).lower()

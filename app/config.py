@@ -51,6 +51,7 @@ class AnalysisSettings:
     taxonomy: str = DEFAULT_TAXONOMY
     merge_threshold: float = 0.5
     keywords: int = 8
+    display_script: str = "simplified"  # or "original": the script stories are shown in
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ _CHOICES = {
     "telegram.mode": ("polling", "webhook"),
     "digest.day": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
     "digest.empty_week": ("notice", "skip"),
+    "analysis.display_script": ("simplified", "original"),
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
 

@@ -86,18 +86,17 @@ def render_parts(core: Core, chat: Chat, digest: Digest) -> list[PlannedPart]:
     """The messages of ``digest`` for ``chat``'s channel, each within the channel's limit."""
     settings = core.settings.digest
     kind = {"telegram": "html", "wecom": "markdown"}.get(chat.channel, "text")
+    shown = {"timezone": chat.timezone, "script": core.settings.analysis.display_script}
     if digest.empty:
         if settings.empty_week == "skip":
             return []
         return [PlannedPart("text", render_empty(kind))]
     if kind == "html":
-        texts = pack(
-            render_html(digest, timezone=chat.timezone), TELEGRAM_LIMIT, utf16_len, html=True
-        )
+        texts = pack(render_html(digest, **shown), TELEGRAM_LIMIT, utf16_len, html=True)
     elif kind == "markdown":
-        texts = pack(render_markdown(digest, timezone=chat.timezone), WECOM_LIMIT, utf8_len)
+        texts = pack(render_markdown(digest, **shown), WECOM_LIMIT, utf8_len)
     else:
-        texts = pack(render_text(digest, timezone=chat.timezone), 100_000, len)
+        texts = pack(render_text(digest, **shown), 100_000, len)
     parts = [PlannedPart("text", t) for t in texts]
     if settings.chart and chat.channel in ("telegram", "wecom"):
         png = render_chart(digest, labels=core.taxonomy.latin)

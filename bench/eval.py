@@ -30,7 +30,7 @@ from typing import Any
 from analysis.figures import KINDS, Figure
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import load_taxonomy
-from core.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "figures-dev"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from analysis.figures import Figure
+from analysis.figures import KEY_KINDS, Figure
 from analysis.summary import condense
 from domain.models import Story, Subscription
 
@@ -266,7 +266,10 @@ def compose(
     by_label: dict[str, list[Figure]] = {}
     for section in sections:
         for story in section.stories:
-            by_label.setdefault(section.label, []).extend(story_figures(story))
+            # The digest's key-figure block holds key kinds only; counts and rates stay in
+            # the story lines.
+            key = [f for f in story_figures(story) if f.kind in KEY_KINDS]
+            by_label.setdefault(section.label, []).extend(key)
     figures = tuple((label, tuple(lines)) for label, lines in condense(by_label))
     return Digest(
         title=_period_title(title, since, until, tz),

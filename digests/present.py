@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from analysis.summary import figure_lines, split_sentences
+from analysis.text import for_display
 from digests.compose import format_day, story_figures, story_time
 from domain.models import SearchHit, Story
 from domain.reply import BOLD, FIGURE, MARK, MUTED, Line, Span, line
@@ -38,20 +39,22 @@ def safe_url(url: str) -> str | None:
     return url.replace(" ", "%20")
 
 
-def story_link(story: Story, style: str = BOLD) -> Span:
-    """The story's title, linked when its URL is http(s)."""
-    return Span(one_line(story.title) or "（无标题）", style, safe_url(story.url))
+def story_link(story: Story, style: str = BOLD, script: str = "simplified") -> Span:
+    """The story's title in the display ``script``, linked when its URL is http(s)."""
+    title = for_display(one_line(story.title), script)
+    return Span(title or "（无标题）", style, safe_url(story.url))
 
 
-def first_sentence(story: Story, limit: int = MAX_SUMMARY_CHARS) -> str:
-    """The summary's first sentence, cut at ``limit``; empty when it repeats the title."""
+def first_sentence(story: Story, limit: int = MAX_SUMMARY_CHARS, script: str = "simplified") -> str:
+    """The summary's first sentence in the display ``script``, cut at ``limit``; empty
+    when it repeats the title."""
     sentences = split_sentences(story.summary) if story.summary else []
     if not sentences:
         return ""
     sentence = one_line(sentences[0])
     if len(sentence) > limit:
         sentence = sentence[: limit - 1] + "…"
-    return "" if sentence == one_line(story.title) else sentence
+    return "" if sentence == one_line(story.title) else for_display(sentence, script)
 
 
 def figure_line(texts: Sequence[str]) -> Line:
@@ -66,24 +69,24 @@ def story_meta(story: Story, tz: ZoneInfo) -> str:
     return " · ".join(meta)
 
 
-def story_lines(story: Story, tz: ZoneInfo) -> tuple[Line, ...]:
+def story_lines(story: Story, tz: ZoneInfo, script: str = "simplified") -> tuple[Line, ...]:
     """A story in a digest: linked title, first sentence, key figures, sources and day.
 
-    The same for every digest the story goes into, so worked out once per story object
-    and time zone.
+    The same for every digest the story goes into, so worked out once per story object,
+    time zone and display script.
     """
-    cache: dict[str, tuple[Line, ...]] = story.__dict__.setdefault("_presented", {})
-    lines = cache.get(tz.key)
+    cache: dict[tuple[str, str], tuple[Line, ...]] = story.__dict__.setdefault("_presented", {})
+    lines = cache.get((tz.key, script))
     if lines is None:
-        summary = first_sentence(story)
+        summary = first_sentence(story, script=script)
         figures = figure_lines(story_figures(story), MAX_STORY_FIGURES)
-        out = [line(story_link(story))]
+        out = [line(story_link(story, script=script))]
         if summary:
             out.append(line(summary))
         if figures:
             out.append(figure_line(figures))
         out.append(line(Span(story_meta(story, tz), MUTED)))
-        lines = cache[tz.key] = tuple(out)
+        lines = cache[(tz.key, script)] = tuple(out)
     return lines
 
 
@@ -103,13 +106,22 @@ def marked(text: str, spans: Sequence[tuple[int, int]]) -> Line:
     return tuple(out)
 
 
-def hit_lines(index: int, hit: SearchHit, tz: ZoneInfo) -> tuple[Line, ...]:
+def shown_snippet(snippet: str, script: str) -> str:
+    """``snippet`` in the display ``script`` when that keeps its length (highlights are
+    offsets into it), else as stored."""
+    converted = for_display(snippet, script)
+    return converted if len(converted) == len(snippet) else snippet
+
+
+def hit_lines(
+    index: int, hit: SearchHit, tz: ZoneInfo, script: str = "simplified"
+) -> tuple[Line, ...]:
     """A search hit: ``N. title`` linked, day and outlets, the snippet with the words marked."""
     story = hit.story
     day = format_day(story.published, tz) if story.published else ""
     sources = f" · 来源 {story.source_count} 家" if story.source_count > 1 else ""
     return (
-        line(f"{index}. ", story_link(story, style="")),
+        line(f"{index}. ", story_link(story, style="", script=script)),
         line(Span(day + sources, MUTED)),
-        marked(hit.snippet, hit.highlights),
+        marked(shown_snippet(hit.snippet, script), hit.highlights),
     )

@@ -39,8 +39,11 @@ def _figures_block(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> Block:
     return Block(tuple(lines))
 
 
-def digest_blocks(digest: Digest, *, timezone: str = "Asia/Shanghai") -> list[Block]:
-    """What the digest says, before markup. An empty digest is one line."""
+def digest_blocks(
+    digest: Digest, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+) -> list[Block]:
+    """What the digest says, before markup, stories in the display ``script``
+    (``analysis.text.DISPLAY_SCRIPTS``). An empty digest is one line."""
     if digest.empty:
         return [block(Span(f"{EMPTY_MESSAGE}。", MUTED))]
     tz = ZoneInfo(timezone)
@@ -49,7 +52,7 @@ def digest_blocks(digest: Digest, *, timezone: str = "Asia/Shanghai") -> list[Bl
         blocks.append(_figures_block(digest.figures))
     for section in digest.sections:
         for index, story in enumerate(section.stories):
-            lines = story_lines(story, tz)
+            lines = story_lines(story, tz, script)
             if index == 0:
                 lines = (line(Span(SECTION_MARK + section.label, BOLD)), *lines)
             blocks.append(Block(lines))
@@ -58,24 +61,32 @@ def digest_blocks(digest: Digest, *, timezone: str = "Asia/Shanghai") -> list[Bl
     return blocks
 
 
-def render_digest(digest: Digest, fmt: str, *, timezone: str = "Asia/Shanghai") -> list[str]:
+def render_digest(
+    digest: Digest, fmt: str, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+) -> list[str]:
     """The digest's blocks in ``fmt`` (``digests.markup.FORMATS``), one string a block."""
-    return render_blocks(digest_blocks(digest, timezone=timezone), fmt)
+    return render_blocks(digest_blocks(digest, timezone=timezone, script=script), fmt)
 
 
-def render_html(digest: Digest, *, timezone: str = "Asia/Shanghai") -> list[str]:
+def render_html(
+    digest: Digest, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+) -> list[str]:
     """Telegram HTML blocks (``<b>``, ``<i>``, ``<a href>``); all article text escaped."""
-    return render_digest(digest, HTML, timezone=timezone)
+    return render_digest(digest, HTML, timezone=timezone, script=script)
 
 
-def render_markdown(digest: Digest, *, timezone: str = "Asia/Shanghai") -> list[str]:
+def render_markdown(
+    digest: Digest, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+) -> list[str]:
     """WeCom markdown blocks: ``# title``, ``**bold**``, ``[title](url)``, ``<font>``."""
-    return render_digest(digest, MARKDOWN, timezone=timezone)
+    return render_digest(digest, MARKDOWN, timezone=timezone, script=script)
 
 
-def render_text(digest: Digest, *, timezone: str = "Asia/Shanghai") -> list[str]:
+def render_text(
+    digest: Digest, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+) -> list[str]:
     """Plain-text blocks for the console."""
-    return render_digest(digest, TEXT, timezone=timezone)
+    return render_digest(digest, TEXT, timezone=timezone, script=script)
 
 
 def render_empty(kind: str) -> str:

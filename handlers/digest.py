@@ -26,8 +26,14 @@ def latest(ctx: Context, req: Request, args: str) -> Reply:
     stories = [s for s in ctx.core.storage.articles.latest(200) if s.tagged(cities, topics)]
     if not stories:
         return say("暂时没有相关报道。")
+    script = ctx.core.settings.analysis.display_script
     blocks = [
-        Block((line("• ", story_link(s, style="")), line(first_sentence(s, 80))))
+        Block(
+            (
+                line("• ", story_link(s, style="", script=script)),
+                line(first_sentence(s, 80, script)),
+            )
+        )
         for s in stories[:LATEST]
     ]
     return say("🆕 最新动态" + _scope(cities, topics), *blocks)
@@ -63,7 +69,8 @@ def digest(ctx: Context, req: Request, args: str) -> Reply:
     composed = digest_for(ctx.core, chat, ctx.core.now() + 1)  # up to and including now
     if composed.empty:
         return say("本周暂无新动态。")
-    return say(*digest_blocks(composed, timezone=chat.timezone))
+    script = ctx.core.settings.analysis.display_script
+    return say(*digest_blocks(composed, timezone=chat.timezone, script=script))
 
 
 _SETTINGS_HELP = (

@@ -40,6 +40,7 @@ def _results(ctx: Context, query: str, found: SearchPage, offset: int) -> Reply:
     tz = zone(ctx.core.settings.digest.timezone)
     last = offset + len(found.hits)
     head = line(f"🔎 “{query}” 的搜索结果（第 {offset + 1}–{last} 条）")
-    hits = [Block(hit_lines(i, hit, tz)) for i, hit in enumerate(found.hits, offset + 1)]
+    script = ctx.core.settings.analysis.display_script
+    hits = [Block(hit_lines(i, hit, tz, script)) for i, hit in enumerate(found.hits, offset + 1)]
     buttons = ((Button("更多", f"s:{offset + SEARCH_PAGE}", MORE),),) if found.has_more else ()
     return say(head, *hits, buttons=buttons)

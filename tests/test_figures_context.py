@@ -14,7 +14,7 @@ from analysis.figures import Figure, extract_figures
 from analysis.noise import strip_annotations
 from analysis.taxonomy import load_taxonomy
 from analysis.text import clean
-from core.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY
 
 PLACES = load_taxonomy(DEFAULT_TAXONOMY).places()
 
@@ -161,4 +161,6 @@ def test_inline_pinyin_is_removed_for_analysis_and_display() -> None:
     assert strip_annotations(raw) == "長沙市新開工項目25個，合作協議(1)已簽署。"
     assert clean(raw) == "長沙市新開工項目25個，合作協議(1)已簽署。"
     assert kinds(clean(raw)) == [("projects", 25.0)]
-    assert strip_annotations("发行债务融资工具(中期票据)10亿元") == "发行债务融资工具(中期票据)10亿元"
+    assert (
+        strip_annotations("发行债务融资工具(中期票据)10亿元") == "发行债务融资工具(中期票据)10亿元"
+    )

@@ -171,3 +171,9 @@ def test_feed_errors_are_explained_in_chinese(sample_copy: Core) -> None:
 def test_wechat_help_lists_the_chinese_words(sample_copy: Core) -> None:
     text = ChatService(sample_copy).command(Request("wechat", "u1", words=True), "help", "").text
     assert "订阅 [城市或主题 ...]" in text and "搜索 关键词" in text and "/subscribe" not in text
+
+
+def test_search_shows_traditional_pages_in_simplified(console: Console) -> None:
+    out = talk(console, "/search 推进会")
+    assert "湘潭市召开长株潭一体化工作推进会" in out
+    assert "長株潭" not in out
