@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-quick clean
+.PHONY: run test lint bench bench-quick eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+
+# Quality on the labelled development corpus (../shared/figures-dev) -> docs/quality.md
+eval: $(STAMP)
+	$(PY) -m bench.eval
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

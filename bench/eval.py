@@ -7,7 +7,8 @@ Runs :class:`analysis.pipeline.Analyzer` over ``articles.jsonl`` (and the e-pape
 ``../samples`` labelled in ``samples_gold.jsonl``) and compares with ``gold.jsonl``. The
 matching rule is the corpus README's: a figure matches when its kind and value agree
 (money to 0.5%), and for tasks also its done and total (a total the gold omits must be
-absent). Each gold figure matches at most one found figure. Cities and topics are scored
+absent). A quantity restated in a page is labelled once, so a found figure is right when
+it matches any labelled figure of its page. Cities and topics are scored
 as micro F1 over (article, tag) pairs.
 
 The report quotes only figure spans (number, unit and a few characters), never the
@@ -205,8 +206,10 @@ def render(result: Result, corpus: Path) -> str:
         "",
         f"Written by `make eval` (`python -m bench.eval`) from `{corpus.name}`: "
         f"{result.documents} labelled pages (the development articles and the e-paper samples). "
-        "Matching rule: kind and value agree (money to 0.5%), tasks also done and total; "
-        "each labelled figure matches one found figure at most.",
+        "Matching rule (the corpus README's): kind and value agree (money to 0.5%), tasks "
+        "also done and total. *recalled*: labelled figures some found figure matches; "
+        "*right*: found figures matching some labelled one (a quantity restated in headline "
+        "and body is labelled once). Spans below are the figures' own few characters.",
         "",
         "| kind | labelled | recalled | found | right | precision | recall |",
         "|---|---|---|---|---|---|---|",
