@@ -8,12 +8,14 @@ one sentence of the development corpus.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.context import Places
 from analysis.figures import Figure, extract_figures
 from analysis.noise import strip_annotations
 from analysis.taxonomy import load_taxonomy
-from analysis.text import clean
+from analysis.text import clean, fold
 from app.config import DEFAULT_TAXONOMY
 
 PLACES = load_taxonomy(DEFAULT_TAXONOMY).places()
@@ -164,3 +166,18 @@ def test_inline_pinyin_is_removed_for_analysis_and_display() -> None:
     assert (
         strip_annotations("发行债务融资工具(中期票据)10亿元") == "发行债务融资工具(中期票据)10亿元"
     )
+
+
+SHAPES = (
+    "0123456789.,，、。；:：%余多超近千百万亿元美个项条大件"
+    "项目任务实事措施改革签约至-《》“”衡阳长沙在"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(SHAPES)), max_size=60))
+def test_never_raises_with_places_and_spans_are_substrings(text: str) -> None:
+    folded = fold(text)
+    for figure in extract_figures(text, PLACES):
+        assert figure.text and figure.text in folded
+        assert figure.kind != "tasks" or figure.total is not None or figure.done is not None
