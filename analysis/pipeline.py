@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from analysis import dedup
 from analysis.figures import Figure, extract_figures
+from analysis.phrases import noun_phrase
 from analysis.summary import summarize
 from analysis.taxonomy import Tagger, Taxonomy
 from analysis.text import clean, fold, is_traditional
@@ -46,6 +47,17 @@ class Analyzer:
         self.keyword_count = keyword_count
         self.places = taxonomy.places()
 
+    def _figures(self, text: str) -> tuple[Figure, ...]:
+        """The text's figures, subjects trimmed to clean noun phrases (POS tags)."""
+        figures = extract_figures(text, self.places)
+        phrases: dict[str, str] = {}
+        for subject in {f.subject for f in figures}:
+            phrases[subject] = noun_phrase(subject, self.tokenizer.tag)
+        return tuple(
+            f if phrases[f.subject] == f.subject else replace(f, subject=phrases[f.subject])
+            for f in figures
+        )
+
     def analyze(self, title: str, body: str, *, light: bool = False) -> Analysis:
         """The analysis of one article. ``light`` skips keywords, figures and the summary
         (the first sentence stands in): the same text, tags and signature for about half
@@ -73,7 +85,7 @@ class Analyzer:
         if light:
             return base
         title_words = self.tokenizer.words(folded_title) if folded_body else []
-        figures = tuple(extract_figures(summary_source, self.places))
+        figures = self._figures(summary_source)
         return replace(
             base,
             keywords=tuple(

@@ -104,6 +104,7 @@ class Tokenizer:
         self._user_words = tuple(user_words)
         self._lock = threading.Lock()
         self._impl: Any = None
+        self._pos: Any = None
 
     def _init(self) -> Any:
         with self._lock:
@@ -129,6 +130,18 @@ class Tokenizer:
         if self.engine == "rjieba":
             return list(impl.cut(text, True))
         return list(impl.lcut(text, HMM=True))
+
+    def tag(self, text: str) -> list[tuple[str, str]]:
+        """``(word, part of speech)`` pairs of ``text`` (jieba's ICTCLAS-style tags)."""
+        impl = self._impl or self._init()
+        if self.engine == "rjieba":
+            return [(word, flag) for word, flag in impl.tag(text, True)]
+        with self._lock:
+            if self._pos is None:
+                import jieba.posseg
+
+                self._pos = jieba.posseg.POSTokenizer(impl)
+        return [(pair.word, pair.flag) for pair in self._pos.lcut(text)]
 
     def words(self, text: str) -> list[str]:
         """Words of ``text`` in order, without punctuation or spaces."""
