@@ -47,7 +47,7 @@ class Analyzer:
         self.keyword_count = keyword_count
         self.places = taxonomy.places()
 
-    def _figures(self, text: str) -> tuple[Figure, ...]:
+    def figures(self, text: str) -> tuple[Figure, ...]:
         """The text's figures, subjects trimmed to clean noun phrases (POS tags)."""
         figures = extract_figures(text, self.places)
         phrases: dict[str, str] = {}
@@ -85,7 +85,7 @@ class Analyzer:
         if light:
             return base
         title_words = self.tokenizer.words(folded_title) if folded_body else []
-        figures = self._figures(summary_source)
+        figures = self.figures(summary_source)
         return replace(
             base,
             keywords=tuple(

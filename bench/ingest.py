@@ -33,7 +33,6 @@ from typing import Any
 import jieba
 
 from analysis import dedup
-from analysis.figures import extract_figures
 from analysis.summary import summarize
 from analysis.text import clean, fold, is_traditional
 from analysis.tokenizer import Tokenizer, available_engines
@@ -125,7 +124,7 @@ def _stages(core: Core, entries: list[Entry]) -> dict[str, float]:
         fbody = timed("fold (NFKC, OpenCC t2s)", lambda t=text: fold(t))
         words = timed("segment body (Tokenizer.words)", lambda b=fbody: an.tokenizer.words(b))
         title_words = timed("segment title", lambda t=ftitle: an.tokenizer.words(t))
-        figures = timed("figures", lambda t=text: tuple(extract_figures(t)))
+        figures = timed("figures", lambda t=text: an.figures(t))
         timed("is_traditional (OpenCC again)", lambda t=title + text: is_traditional(t))
         timed("tag cities and topics", lambda a=ftitle, b=fbody: an.tagger.cities(a, b))
         timed("tag cities and topics", lambda a=ftitle, b=fbody: an.tagger.topics(a, b))
