@@ -30,8 +30,7 @@ from typing import Any
 
 from analysis.figures import KINDS, Figure
 from analysis.pipeline import Analyzer
-from analysis.taxonomy import load_taxonomy
-from app.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "figures-dev"

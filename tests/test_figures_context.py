@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from analysis.context import Places
 from analysis.figures import Figure, extract_figures
 from analysis.noise import strip_annotations
-from analysis.taxonomy import load_taxonomy
 from analysis.text import clean, fold
-from app.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 
 PLACES = load_taxonomy(DEFAULT_TAXONOMY).places()
 

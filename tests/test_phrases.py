@@ -6,9 +6,8 @@ import pytest
 
 from analysis.phrases import noun_phrase
 from analysis.pipeline import Analyzer
-from analysis.taxonomy import load_taxonomy
 from analysis.tokenizer import Tokenizer, available_engines
-from app.config import DEFAULT_TAXONOMY
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 
 TAXONOMY = load_taxonomy(DEFAULT_TAXONOMY)
 
