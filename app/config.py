@@ -44,6 +44,8 @@ class FeedSettings:
     max_redirects: int = 5
     max_failures: int = 10
     user_agent: str = "CZTDigest/0.1 (+https://github.com/czt-digest)"
+    # Networks or host names a fetch may reach although internal (SSRF policy).
+    allow_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ def load_settings(
     if settings.wechat.replay_window <= 0:
         raise ConfigError("wechat.replay_window must be a positive number of seconds")
     _check_time(settings.digest.time, "digest.time")
+    _check_allow(settings.feeds.allow_private)
     _check_zone(settings.digest.timezone, "digest.timezone")
     for i, robot in enumerate(settings.wecom.robots):
         if not robot.name or not robot.key_env:
@@ -236,6 +239,15 @@ def _check_time(value: str, key: str) -> None:
     hh, sep, mm = value.partition(":")
     if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
         raise ConfigError(f"{key} must be HH:MM, got {value!r}")
+
+
+def _check_allow(items: tuple[str, ...]) -> None:
+    from feeds.netpolicy import AddressPolicy
+
+    try:
+        AddressPolicy(allow=items)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _check_zone(value: str, key: str) -> None:

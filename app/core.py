@@ -17,6 +17,7 @@ from analysis.taxonomy import Tagger, Taxonomy
 from app.config import Settings, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
 from feeds.fetch import FetchOptions, fetch
+from feeds.netpolicy import AddressPolicy
 from feeds.parse import ParsedFeed, parse_feed
 from storage import Storage
 
@@ -65,6 +66,7 @@ class Core:
             max_bytes=feeds.max_bytes,
             max_redirects=feeds.max_redirects,
             user_agent=feeds.user_agent,
+            policy=AddressPolicy(allow=feeds.allow_private),
         )
 
     def probe_feed(self, url: str) -> ParsedFeed:

@@ -4,7 +4,8 @@
     ├── ConfigError               bad or missing configuration (names the key or path)
     ├── FeedError                 a feed could not be fetched or parsed
     │   ├── FetchError            network, HTTP status, size cap, redirect loop
-    │   │   └── NotModified       304: nothing new (not a failure; carries no message)
+    │   │   ├── NotModified       304: nothing new (not a failure; carries no message)
+    │   │   └── AddressRefused    the host is internal (SSRF policy): refused before connecting
     │   └── ParseError            the body is not a feed (HTML page, empty, garbage)
     ├── StorageError              a database operation failed
     │   ├── CorruptDatabaseError  the file is damaged: this process writes no more to it
@@ -90,6 +91,13 @@ class NotModified(FetchError):
 
     def __init__(self) -> None:
         super().__init__("not modified", kind="http")
+
+
+class AddressRefused(FetchError):
+    """The URL's host resolves to an address the policy refuses (loopback, private, ...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="refused")
 
 
 class ParseError(FeedError):

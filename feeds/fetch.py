@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import httpx
 
 from domain.errors import FetchError, NotModified
+from feeds.netpolicy import AddressPolicy, pinned_client
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class FetchOptions:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "CZTDigest/0.1"
+    # Internal addresses are refused unless listed: see feeds.netpolicy.
+    policy: AddressPolicy = field(default_factory=AddressPolicy)
 
 
 def is_local(url: str) -> bool:
@@ -51,10 +54,14 @@ def fetch(
     last_modified: str | None = None,
     options: FetchOptions | None = None,
     client: httpx.Client | None = None,
+    headers: dict[str, str] | None = None,
 ) -> FetchResult:
     """Fetch ``url`` (http, https, file:// or a local path) and return its bytes.
 
-    Raises ``NotModified`` on 304 and ``FetchError`` on any failure.
+    Every connection, redirects included, goes through ``options.policy`` (a given
+    ``client`` is trusted to do the same: build it with ``feeds.netpolicy.pinned_client``).
+    Raises ``NotModified`` on 304, ``AddressRefused`` for an internal host and
+    ``FetchError`` on any other failure.
     """
     opts = options or FetchOptions()
     if is_local(url):
@@ -65,16 +72,20 @@ def fetch(
         raise FetchError(f"invalid URL: {e}", kind="invalid_url") from None
     if scheme not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme: {scheme or '(none)'}", kind="scheme")
-    headers = {"User-Agent": opts.user_agent, "Accept-Encoding": "gzip, deflate"}
+    headers = {
+        "User-Agent": opts.user_agent,
+        "Accept-Encoding": "gzip, deflate",
+        **(headers or {}),
+    }
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     started = time.monotonic()
     own = client is None
-    http = client or httpx.Client(
+    http = client or pinned_client(
+        opts.policy,
         timeout=httpx.Timeout(opts.timeout, connect=min(10.0, opts.timeout)),
-        follow_redirects=True,
         max_redirects=opts.max_redirects,
     )
     try:

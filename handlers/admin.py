@@ -13,8 +13,9 @@ FEED_ERRORS_ZH = {
     "scheme": "只支持 http 和 https 网址",
     "refused": "该网址不允许访问（已拒绝）",
     "redirects": "重定向次数过多",
-    "timeout": "连接超时",
-    "network": "无法连接到服务器",
+    # One sentence for both: a port that hangs must read like one that is closed.
+    "timeout": "无法连接到服务器，或服务器没有及时响应",
+    "network": "无法连接到服务器，或服务器没有及时响应",
     "gone": "订阅源已不存在（404/410）",
     "rate_limited": "服务器要求稍后再试（429）",
     "server": "服务器出错",

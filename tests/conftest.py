@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from app.config import SAMPLE_FEEDS, load_settings
+from app.config import SAMPLE_FEEDS, Settings, load_settings
+from feeds.fetch import FetchOptions
+from feeds.netpolicy import AddressPolicy
 from tests.feedserver import FeedServer
 
 if TYPE_CHECKING:
@@ -17,6 +20,16 @@ DATA = ROOT / "tests" / "data"
 FEEDS = DATA / "feeds"
 SAMPLES = ROOT / "feeds" / "samples"
 NOW = 1795564800  # 2026-11-25 00:00 UTC: after every sample entry
+# The stand-in servers listen on 127.0.0.1: tests allow exactly that network.
+LOOPBACK_ALLOW = ("127.0.0.0/8",)
+LOOPBACK = FetchOptions(policy=AddressPolicy(allow=LOOPBACK_ALLOW))
+LOOPBACK_CONFIG = '[feeds]\nallow_private = ["127.0.0.0/8"]\n'
+
+
+def allow_loopback(settings: Settings) -> Settings:
+    """``settings`` with the loopback test servers allowed by the address policy."""
+    feeds = dataclasses.replace(settings.feeds, allow_private=LOOPBACK_ALLOW)
+    return dataclasses.replace(settings, feeds=feeds)
 
 
 class FakeClock:
@@ -52,7 +65,7 @@ def core(tmp_path: Path, clock: FakeClock) -> Iterator[Core]:
     from app.core import Core
 
     settings = load_settings(None, environ={}, db_path=str(tmp_path / "czt.db"))
-    c = Core(settings, clock=clock)
+    c = Core(allow_loopback(settings), clock=clock)
     yield c
     c.close()
 
@@ -76,7 +89,18 @@ def server() -> Iterator[FeedServer]:
         yield s
 
 
-__all__ = ["DATA", "FEEDS", "NOW", "ROOT", "SAMPLES", "SAMPLE_FEEDS", "FakeClock"]
+__all__ = [
+    "DATA",
+    "FEEDS",
+    "LOOPBACK",
+    "LOOPBACK_CONFIG",
+    "NOW",
+    "ROOT",
+    "SAMPLES",
+    "SAMPLE_FEEDS",
+    "FakeClock",
+    "allow_loopback",
+]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import main
-from tests.conftest import FEEDS, ROOT, SAMPLES
+from tests.conftest import FEEDS, LOOPBACK_CONFIG, ROOT, SAMPLES
 from tests.feedserver import FeedServer, Route
 
 
@@ -120,9 +120,17 @@ def test_feeds_add_list_remove_and_opml(
 ) -> None:
     server.routes["/rss"] = Route(body=(FEEDS / "rss2.xml").read_bytes())
     server.routes["/page"] = Route(body=(FEEDS / "not-a-feed.html").read_bytes())
-    code, out, _ = run(capsys, "--db", db, "feeds", "add", server.url("/rss"))
+    code, _, err = run(capsys, "--db", db, "feeds", "add", server.url("/rss"))
+    assert code != 0 and "refused" in err, "loopback is refused unless allowed"
+    config = tmp_path / "loopback.toml"
+    config.write_text(LOOPBACK_CONFIG, encoding="utf-8")
+    code, out, _ = run(
+        capsys, "--config", str(config), "--db", db, "feeds", "add", server.url("/rss")
+    )
     assert code == 0 and "added" in out
-    code, _, err = run(capsys, "--db", db, "feeds", "add", server.url("/page"))
+    code, _, err = run(
+        capsys, "--config", str(config), "--db", db, "feeds", "add", server.url("/page")
+    )
     assert code != 0 and "HTML page" in err
     code, out, _ = run(capsys, "--db", db, "feeds", "list")
     assert server.url("/rss") in out and server.url("/page") not in out

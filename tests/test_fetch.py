@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import gzip
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from domain.errors import FetchError, NotModified
-from feeds.fetch import FetchOptions, fetch, parse_retry_after
+from feeds.fetch import fetch, parse_retry_after
+from tests.conftest import LOOPBACK
 from tests.feedserver import FeedServer, Route
 
 RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
@@ -17,11 +19,11 @@ def test_ok_with_conditional_get(server: FeedServer) -> None:
     server.routes["/f"] = Route(
         body=RSS, headers={"ETag": '"v1"', "Last-Modified": "Mon, 02 Nov 2026 00:00:00 GMT"}
     )
-    r = fetch(server.url("/f"))
+    r = fetch(server.url("/f"), options=LOOPBACK)
     assert r.content == RSS and r.etag == '"v1"'
     server.routes["/f"] = Route(status=304)
     with pytest.raises(NotModified):
-        fetch(server.url("/f"), etag=r.etag, last_modified=r.last_modified)
+        fetch(server.url("/f"), etag=r.etag, last_modified=r.last_modified, options=LOOPBACK)
     sent = server.requests[-1][1]
     assert sent["If-None-Match"] == '"v1"'
     assert sent["If-Modified-Since"].startswith("Mon, 02 Nov")
@@ -32,14 +34,14 @@ def test_ok_with_conditional_get(server: FeedServer) -> None:
 def test_server_errors(server: FeedServer, status: int) -> None:
     server.routes["/f"] = Route(status=status)
     with pytest.raises(FetchError) as err:
-        fetch(server.url("/f"))
+        fetch(server.url("/f"), options=LOOPBACK)
     assert str(status) in str(err.value) and not err.value.gone
 
 
 def test_429_carries_retry_after(server: FeedServer) -> None:
     server.routes["/f"] = Route(status=429, headers={"Retry-After": "120"})
     with pytest.raises(FetchError) as err:
-        fetch(server.url("/f"))
+        fetch(server.url("/f"), options=LOOPBACK)
     assert err.value.retry_after == 120
 
 
@@ -47,26 +49,26 @@ def test_429_carries_retry_after(server: FeedServer) -> None:
 def test_gone(server: FeedServer, status: int) -> None:
     server.routes["/f"] = Route(status=status)
     with pytest.raises(FetchError) as err:
-        fetch(server.url("/f"))
+        fetch(server.url("/f"), options=LOOPBACK)
     assert err.value.gone
 
 
 def test_timeout(server: FeedServer) -> None:
     server.routes["/slow"] = Route(body=RSS, delay=2.0)
     with pytest.raises(FetchError, match="timed out"):
-        fetch(server.url("/slow"), options=FetchOptions(timeout=0.3))
+        fetch(server.url("/slow"), options=replace(LOOPBACK, timeout=0.3))
 
 
 def test_trickling_server_times_out(server: FeedServer) -> None:
     server.routes["/t"] = Route(body=RSS * 20, trickle=0.05)
     with pytest.raises(FetchError, match="timed out"):
-        fetch(server.url("/t"), options=FetchOptions(timeout=0.2))
+        fetch(server.url("/t"), options=replace(LOOPBACK, timeout=0.2))
 
 
 def test_oversize_body_is_capped(server: FeedServer) -> None:
     server.routes["/big"] = Route(body=b"x" * 200_000)
     with pytest.raises(FetchError, match="too large"):
-        fetch(server.url("/big"), options=FetchOptions(max_bytes=50_000))
+        fetch(server.url("/big"), options=replace(LOOPBACK, max_bytes=50_000))
 
 
 def test_gzip_bomb_is_capped_after_decoding(server: FeedServer) -> None:
@@ -74,20 +76,20 @@ def test_gzip_bomb_is_capped_after_decoding(server: FeedServer) -> None:
     assert len(bomb) < 100_000
     server.routes["/bomb"] = Route(body=bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(FetchError, match="too large"):
-        fetch(server.url("/bomb"), options=FetchOptions(max_bytes=1_000_000))
+        fetch(server.url("/bomb"), options=replace(LOOPBACK, max_bytes=1_000_000))
 
 
 def test_redirect_loop(server: FeedServer) -> None:
     server.routes["/a"] = Route(status=302, headers={"Location": "/b"})
     server.routes["/b"] = Route(status=302, headers={"Location": "/a"})
     with pytest.raises(FetchError, match="redirects"):
-        fetch(server.url("/a"))
+        fetch(server.url("/a"), options=LOOPBACK)
 
 
 def test_redirect_followed(server: FeedServer) -> None:
     server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
     server.routes["/new"] = Route(body=RSS)
-    assert fetch(server.url("/old")).url.endswith("/new")
+    assert fetch(server.url("/old"), options=LOOPBACK).url.endswith("/new")
 
 
 def test_connection_refused() -> None:
@@ -96,7 +98,7 @@ def test_connection_refused() -> None:
     port = sock.getsockname()[1]
     sock.close()
     with pytest.raises(FetchError, match="network error"):
-        fetch(f"http://127.0.0.1:{port}/feed", options=FetchOptions(timeout=2))
+        fetch(f"http://127.0.0.1:{port}/feed", options=replace(LOOPBACK, timeout=2))
 
 
 def test_local_paths_and_file_urls(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
+import threading
 
 import pytest
 
@@ -12,6 +15,7 @@ from digests.markup import HTML, render_reply
 from handlers.commands import BY_NAME, COMMANDS, help_text, menu, readme_table
 from handlers.service import ChatService, Request
 from tests.conftest import ROOT
+from tests.feedserver import FeedServer
 
 
 @pytest.fixture
@@ -165,7 +169,36 @@ def test_feed_errors_are_explained_in_chinese(sample_copy: Core) -> None:
     service = ChatService(sample_copy)
     admin = Request("telegram", "1", is_admin=True)
     assert "网址格式不正确" in service.command(admin, "addfeed", "https://[::1").text
-    assert "无法连接" in service.command(admin, "addfeed", "http://127.0.0.1:9/x").text
+    refused = service.command(admin, "addfeed", "http://127.0.0.1:9/x").text
+    assert "拒绝" in refused and "loopback" not in refused
+
+
+def test_open_and_closed_ports_look_the_same_in_chat(core: Core, server: FeedServer) -> None:
+    """With loopback allowed, a closed port and an open non-feed port answer alike."""
+    service = ChatService(core)
+    admin = Request("telegram", "1", is_admin=True)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    silent = socket.socket()  # open: accepts and hangs up without a word of HTTP
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+
+    def hang_up() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = silent.accept()
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        replies = {
+            service.command(admin, "addfeed", f"http://127.0.0.1:{port}/x").text
+            for port in (closed_port, silent.getsockname()[1])
+        }
+    finally:
+        silent.close()
+    assert len(replies) == 1 and "无法连接" in next(iter(replies)), replies
 
 
 def test_wechat_help_lists_the_chinese_words(sample_copy: Core) -> None:
