@@ -1,0 +1,170 @@
+"""The SSRF address policy. Refusals are checked by the address check itself (a resolver
+stub, a recording inner transport): no test connects anywhere outside 127.0.0.0/8."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from core.errors import AddressRefused, FetchError
+from feeds.fetch import fetch
+from feeds.netpolicy import AddressPolicy, PinnedTransport, refused_kind
+from tests.conftest import LOOPBACK
+from tests.feedserver import FeedServer, Route
+
+RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
+
+INTERNAL = {
+    "127.0.0.1": "loopback",
+    "127.8.9.10": "loopback",
+    "0.0.0.0": "unspecified",
+    "10.1.2.3": "private",
+    "172.16.0.9": "private",
+    "192.168.1.1": "private",
+    "169.254.169.254": "link-local",  # cloud metadata
+    "224.0.0.1": "multicast",
+    "240.0.0.1": "reserved",
+    "100.64.0.1": "non-global",  # carrier-grade NAT
+    "::1": "loopback",
+    "::": "unspecified",
+    "fe80::1": "link-local",
+    "fc00::5": "private",
+    "ff02::1": "multicast",
+    "::ffff:127.0.0.1": "loopback",  # IPv4-mapped
+    "::ffff:169.254.169.254": "link-local",
+    "::ffff:10.0.0.1": "private",
+}
+
+
+@pytest.mark.parametrize(("address", "kind"), sorted(INTERNAL.items()))
+def test_internal_addresses_are_refused(address: str, kind: str) -> None:
+    assert refused_kind(ipaddress.ip_address(address)) == kind
+    with pytest.raises(AddressRefused, match="refused"):
+        AddressPolicy().vet(address, 80)
+
+
+@pytest.mark.parametrize("address", ["1.1.1.1", "8.8.4.4", "2606:4700::1111"])
+def test_public_addresses_pass_the_check(address: str) -> None:
+    assert refused_kind(ipaddress.ip_address(address)) is None
+    assert AddressPolicy().vet(address, 443) == address
+
+
+def stub(table: dict[str, list[str]]) -> AddressPolicy:
+    return AddressPolicy(resolver=lambda host, port: table[host])
+
+
+def test_a_name_is_judged_by_every_address_it_resolves_to() -> None:
+    policy = stub(
+        {
+            "news.example": ["1.1.1.1"],
+            "metadata.example": ["169.254.169.254"],
+            "mixed.example": ["1.1.1.1", "10.0.0.7"],
+            "mapped.example": ["::ffff:127.0.0.1"],
+        }
+    )
+    assert policy.vet("news.example", 80) == "1.1.1.1"
+    for host in ("metadata.example", "mixed.example", "mapped.example"):
+        with pytest.raises(AddressRefused):
+            policy.vet(host, 80)
+
+
+def test_allow_private_lists_networks_and_names() -> None:
+    table = {"feeds.internal": ["10.9.9.9"], "other.internal": ["10.9.9.9"]}
+    policy = AddressPolicy(
+        allow=("192.168.0.0/16", "Feeds.Internal"), resolver=lambda h, p: table[h]
+    )
+    assert policy.vet("192.168.3.4", 80) == "192.168.3.4"
+    assert policy.vet("feeds.internal", 80) == "10.9.9.9"
+    with pytest.raises(AddressRefused):
+        policy.vet("other.internal", 80)
+    with pytest.raises(AddressRefused):
+        policy.vet("10.0.0.1", 80)
+    with pytest.raises(ValueError):
+        AddressPolicy(allow=("10.0.0.0/33",))
+
+
+class Recorder(httpx.BaseTransport):
+    """An inner transport that records what would have been sent and never connects."""
+
+    def __init__(self) -> None:
+        self.sent: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        return httpx.Response(200, content=RSS)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://[::1]:8080/", "http://0.0.0.0/"]
+)
+def test_refused_before_any_connection(url: str) -> None:
+    inner = Recorder()
+    with (
+        httpx.Client(transport=PinnedTransport(AddressPolicy(), inner)) as client,
+        pytest.raises(AddressRefused),
+    ):
+        client.get(url)
+    assert inner.sent == []
+
+
+def test_connection_is_pinned_to_the_checked_address() -> None:
+    """The name is resolved once per hop and the request goes to that address, Host kept."""
+    calls: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        calls.append(host)  # a second answer would be internal: it must never be asked for
+        return ["1.1.1.1"] if len(calls) == 1 else ["127.0.0.1"]
+
+    inner = Recorder()
+    client = httpx.Client(transport=PinnedTransport(AddressPolicy(resolver=rebinding), inner))
+    with client:
+        client.get("https://news.example/feed.xml")
+    (sent,) = inner.sent
+    assert calls == ["news.example"]
+    assert sent.url.host == "1.1.1.1" and sent.headers["host"] == "news.example"
+    assert sent.extensions["sni_hostname"] == "news.example"
+
+
+def test_real_fetch_through_a_pinned_name(server: FeedServer) -> None:
+    """A name no DNS knows is fetched from the address the resolver vetted."""
+    server.routes["/f"] = Route(body=RSS)
+    port = int(server.base.rsplit(":", 1)[1])
+    policy = AddressPolicy(allow=("127.0.0.0/8",), resolver=lambda h, p: ["127.0.0.1"])
+    result = fetch(f"http://stand-in.invalid:{port}/f", options=replace(LOOPBACK, policy=policy))
+    assert result.content == RSS
+    assert server.requests[-1][1]["Host"] == f"stand-in.invalid:{port}"
+    assert result.url.startswith("http://stand-in.invalid:")
+
+
+@pytest.mark.parametrize(
+    "target", ["http://169.254.169.254/latest/", "http://[::1]/x", "http://internal.test/x"]
+)
+def test_redirect_to_an_internal_address_is_refused(server: FeedServer, target: str) -> None:
+    server.routes["/hop"] = Route(status=302, headers={"Location": target})
+    table = {"internal.test": ["10.0.0.5"]}
+
+    def resolver(host: str, port: int) -> list[str]:
+        return table[host]
+
+    policy = AddressPolicy(allow=("127.0.0.1/32",), resolver=resolver)
+    with pytest.raises(AddressRefused):
+        fetch(server.url("/hop"), options=replace(LOOPBACK, policy=policy))
+    assert [path for path, _ in server.requests] == ["/hop"]
+
+
+def test_loopback_is_refused_by_default(server: FeedServer) -> None:
+    server.routes["/f"] = Route(body=RSS)
+    with pytest.raises(AddressRefused):
+        fetch(server.url("/f"))
+    assert server.requests == []
+
+
+def test_unresolvable_host_is_a_network_error() -> None:
+    def resolver(host: str, port: int) -> list[str]:
+        raise FetchError("network error: cannot resolve host")
+
+    with pytest.raises(FetchError, match="network error"):
+        AddressPolicy(resolver=resolver).vet("nowhere.invalid", 80)
