@@ -30,6 +30,9 @@ class Taxonomy:
     # Latin labels of cities and topics, for a chart drawn without a CJK font.
     latin: Mapping[str, str] = field(default_factory=dict)
     outside: tuple[str, ...] = ()
+    # Words that say an article is about the region's integration (web-source filter).
+    integration_strong: tuple[str, ...] = ()
+    integration_weak: tuple[str, ...] = ()
 
     @property
     def city_names(self) -> tuple[str, ...]:
@@ -53,6 +56,7 @@ class Taxonomy:
             topics = tuple(
                 (fold(t["name"]), tuple(fold(k) for k in t["keywords"])) for t in data["topics"]
             )
+            integration = data.get("integration", {})
             taxonomy = cls(
                 region=str(data.get("region", "")),
                 cities=cities,
@@ -68,6 +72,8 @@ class Taxonomy:
                     if item.get("latin")
                 },
                 outside=tuple(fold(o) for o in data.get("outside", ())),
+                integration_strong=tuple(fold(t) for t in integration.get("strong", ())),
+                integration_weak=tuple(fold(t) for t in integration.get("weak", ())),
             )
             for pattern in taxonomy.datelines:
                 re.compile(pattern)
