@@ -49,6 +49,28 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class SourcePage:
+    """A web source: a column page or e-paper layout page (see feeds/webread.py)."""
+
+    name: str = ""
+    url: str = ""  # may hold {date:FORMAT}, filled in the digest time zone
+    links: str = ""  # regex an article URL must match ("" = the heuristic)
+    pages: str = ""  # regex of further list pages to follow, one level
+    encoding: str = ""  # override of the detected charset
+    filter: tuple[str, ...] = ("integration",)  # "integration", "none" or keywords
+    selector: str = ""  # CSS selector of the text when the extractor finds too little
+
+
+@dataclass(frozen=True)
+class SourcesSettings:
+    delay_seconds: float = 2.0  # the least time between two requests to one host
+    max_new: int = 50  # new articles per source per run
+    poll_minutes: int = 720
+    robots: bool = True  # honour robots.txt
+    pages: tuple[SourcePage, ...] = ()
+
+
+@dataclass(frozen=True)
 class AnalysisSettings:
     taxonomy: str = DEFAULT_TAXONOMY
     merge_threshold: float = 0.5
@@ -115,6 +137,7 @@ class WeChatSettings:
 class Settings:
     database: DatabaseSettings = DatabaseSettings()
     feeds: FeedSettings = FeedSettings()
+    sources: SourcesSettings = SourcesSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     telegram: TelegramSettings = TelegramSettings()
     digest: DigestSettings = DigestSettings()
@@ -204,6 +227,11 @@ def load_settings(
                 if not env.get(var):
                     raise ConfigError(f"wecom.robots[{i}]: environment variable {var} is not set")
                 robot["key"] = env[var]
+    pages = data.get("sources", {}).get("pages", [])
+    if isinstance(pages, list):
+        for page in pages:
+            if isinstance(page, dict) and isinstance(page.get("filter"), str):
+                page["filter"] = [page["filter"]]  # "integration" | "none" | [keywords]
     settings = _build(Settings, data, "")
     for key, allowed in _CHOICES.items():
         value = settings
@@ -221,6 +249,7 @@ def load_settings(
         raise ConfigError("wechat.replay_window must be a positive number of seconds")
     _check_time(settings.digest.time, "digest.time")
     _check_allow(settings.feeds.allow_private)
+    _check_sources(settings.sources)
     _check_zone(settings.digest.timezone, "digest.timezone")
     for i, robot in enumerate(settings.wecom.robots):
         if not robot.name or not robot.key_env:
@@ -239,6 +268,24 @@ def _check_time(value: str, key: str) -> None:
     hh, sep, mm = value.partition(":")
     if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
         raise ConfigError(f"{key} must be HH:MM, got {value!r}")
+
+
+def _check_sources(sources: SourcesSettings) -> None:
+    import re
+
+    if sources.delay_seconds < 0 or sources.max_new < 1 or sources.poll_minutes < 1:
+        raise ConfigError("sources: delay_seconds >= 0, max_new >= 1 and poll_minutes >= 1")
+    for i, page in enumerate(sources.pages):
+        key = f"sources.pages[{i}]"
+        if not page.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}.url must be an http(s) URL, got {page.url!r}")
+        for name in ("links", "pages"):
+            try:
+                re.compile(getattr(page, name))
+            except re.error as e:
+                raise ConfigError(f"{key}.{name}: invalid regex: {e}") from None
+        if not page.filter:
+            raise ConfigError(f"{key}.filter must be 'integration', 'none' or keywords")
 
 
 def _check_allow(items: tuple[str, ...]) -> None:

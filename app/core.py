@@ -14,11 +14,14 @@ from typing import TextIO
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy
-from app.config import Settings, load_taxonomy
+from app.config import Settings, SourcePage, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
+from app.sources import SourceIngestor
 from feeds.fetch import FetchOptions, fetch
 from feeds.netpolicy import AddressPolicy
 from feeds.parse import ParsedFeed, parse_feed
+from feeds.polite import PoliteFetcher
+from feeds.webread import SourceSpec, WebReader
 from storage import Storage
 
 
@@ -44,6 +47,10 @@ class Core:
         self.storage.articles.topic_order = self.taxonomy.topic_names
         if taxonomy is None:
             self.storage.feeds.sync_config(settings.feeds.urls, self.now())
+            self.storage.sources.sync_config(
+                ((p.url, p.name, source_spec(p).to_json()) for p in settings.sources.pages),
+                self.now(),
+            )
 
     def _split(self, text: str) -> list[str]:
         return self.analyzer.tokenizer.words(text)
@@ -74,7 +81,33 @@ class Core:
         result = fetch(url, options=self.fetch_options())
         return parse_feed(result.content, url=url, content_type=result.headers.get("content-type"))
 
-    def ingestor(self) -> Ingestor:
+    def web_reader(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> WebReader:
+        """A reader of web sources with its own politeness state (robots.txt, delays)."""
+        fetcher = PoliteFetcher(
+            self.fetch_options(),
+            delay=self.settings.sources.delay_seconds,
+            clock=clock,
+            sleep=sleep,
+            robots=self.settings.sources.robots,
+        )
+        return WebReader(fetcher, timezone=self.settings.digest.timezone)
+
+    def source_ingestor(self, reader: WebReader | None = None) -> SourceIngestor:
+        return SourceIngestor(
+            storage=self.storage,
+            analyzer=self.analyzer,
+            tagger=self.tagger,
+            reader=reader or self.web_reader(),
+            max_new=self.settings.sources.max_new,
+            clock=self.clock,
+        )
+
+    def ingestor(self, reader: WebReader | None = None) -> Ingestor:
         feeds = self.settings.feeds
         return Ingestor(
             storage=self.storage,
@@ -86,10 +119,28 @@ class Core:
                 jitter=feeds.jitter_seconds,
                 max_failures=feeds.max_failures,
             ),
+            sources=self.source_ingestor(reader),
+            source_policy=PollPolicy(
+                interval=self.settings.sources.poll_minutes * 60,
+                jitter=feeds.jitter_seconds,
+                max_failures=feeds.max_failures,
+            ),
         )
 
     def close(self) -> None:
         self.storage.close()
+
+
+def source_spec(page: SourcePage) -> SourceSpec:
+    return SourceSpec(
+        url=page.url,
+        name=page.name,
+        links=page.links,
+        pages=page.pages,
+        encoding=page.encoding,
+        filter=page.filter,
+        selector=page.selector,
+    )
 
 
 class RedactingFilter(logging.Filter):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from analysis.pipeline import Analyzer
+from app.sources import SourceIngestor
 from domain.errors import (
     CorruptDatabaseError,
     FeedError,
@@ -23,6 +24,7 @@ from domain.errors import (
     StorageError,
 )
 from domain.models import FeedState
+from feeds.dates import has_placeholder
 from feeds.fetch import FetchOptions, FetchResult, fetch, is_local
 from feeds.parse import ParsedFeed, parse_feed
 from storage import Storage
@@ -63,6 +65,9 @@ class FeedReport:
     error: str = ""
     not_modified: bool = False
     disabled: bool = False
+    source: bool = False  # a web source (list page), not a feed
+    skipped: int = 0  # web-source articles skipped as unrelated
+    failed_pages: int = 0  # web-source article pages that could not be read
 
     @property
     def ok(self) -> bool:
@@ -100,6 +105,8 @@ class Ingestor:
     # Seams: how bytes are fetched and how they become entries (tests pass fakes).
     fetcher: Callable[..., FetchResult] = fetch
     parser: Callable[..., ParsedFeed] = parse_feed
+    sources: SourceIngestor | None = None  # reads feeds of kind "source"
+    source_policy: PollPolicy = field(default_factory=lambda: PollPolicy(interval=720 * 60))
 
     def ingest(
         self, feeds: Iterable[FeedState], now: int, progress: Callable[[int], None] | None = None
@@ -112,9 +119,12 @@ class Ingestor:
     def ingest_feed(
         self, feed: FeedState, now: int, progress: Callable[[int], None] | None = None
     ) -> FeedReport:
-        report = FeedReport(url=feed.url)
+        report = FeedReport(url=feed.url, source=feed.is_source)
         store = self.storage
         try:
+            if feed.is_source and self.sources is not None:
+                self._ingest_source(self.sources, feed, report, now)
+                return report
             result = self.fetcher(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified, options=self.options
             )
@@ -180,12 +190,41 @@ class Ingestor:
             )
         return report
 
+    def _ingest_source(
+        self, sources: SourceIngestor, feed: FeedState, report: FeedReport, now: int
+    ) -> None:
+        out = sources.read(feed, now)
+        for outcome in out.outcomes:
+            _count(report, outcome)
+        report.skipped, report.failed_pages = out.skipped, out.failed_pages
+        report.not_modified = out.not_modified
+        self.storage.feeds.record_success(
+            feed.id,
+            now=now,
+            not_modified=out.not_modified,
+            next_poll_at=self.source_policy.next_success(now, self.rng),
+            title=None if feed.title else out.title or None,
+            etag=out.etag,
+            last_modified=out.last_modified,
+            entries=len(out.outcomes),
+        )
+        log.info(
+            "ingest.source url=%s new=%d skipped=%d failed_pages=%d",
+            feed.url,
+            report.new,
+            report.skipped,
+            report.failed_pages,
+        )
+
     def _failed(self, feed: FeedState, report: FeedReport, error: Exception, now: int) -> None:
         report.error = str(error) or error.__class__.__name__
         retry_after = error.retry_after if isinstance(error, FetchError) else None
         gone = isinstance(error, FetchError) and error.gone
+        if feed.is_source and has_placeholder(feed.url):
+            gone = False  # today's e-paper edition may simply not be out yet
         failures = feed.consecutive_failures + 1
-        disable = gone or failures >= self.policy.max_failures
+        policy = self.source_policy if feed.is_source else self.policy
+        disable = gone or failures >= policy.max_failures
         try:
             self.storage.feeds.record_failure(
                 feed.id,
@@ -193,7 +232,7 @@ class Ingestor:
                 error=report.error,
                 kind=error.kind if isinstance(error, FeedError) else "unexpected",
                 disable=disable,
-                next_poll_at=self.policy.next_failure(now, failures, retry_after, self.rng),
+                next_poll_at=policy.next_failure(now, failures, retry_after, self.rng),
             )
         except StorageError as e:  # keep going: the other feeds still deserve a try
             log.error("ingest.record_failure url=%s error=%s", feed.url, e)

@@ -23,10 +23,17 @@ class FeedState:
     disabled: int = 0  # 0 active, 1 disabled after failures or 410, 2 removed by a user
     next_poll_at: int | None = None
     entries_total: int = 0
+    kind: str = "feed"  # "feed" (RSS/Atom) or "source" (a web list page, feeds.webread)
+    spec: str = ""  # a web source's SourceSpec as JSON ("" for feeds)
+    list_hash: str | None = None  # a web source's last complete link list
 
     @property
     def active(self) -> bool:
         return self.disabled == 0
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind == "source"
 
 
 @dataclass(frozen=True)

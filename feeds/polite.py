@@ -35,6 +35,7 @@ class PoliteFetcher:
     delay: float = 2.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    robots: bool = True  # honour robots.txt (off only for sites of one's own)
     fetcher: Callable[..., FetchResult] = fetch
     _last: dict[str, float] = field(default_factory=dict)
     _robots: dict[str, Protego | None] = field(default_factory=dict)
@@ -54,6 +55,8 @@ class PoliteFetcher:
         return self.fetcher(url, etag=etag, last_modified=last_modified, options=self.options)
 
     def _robots_for(self, host: str) -> Protego | None:
+        if not self.robots:
+            return _ALLOW_ALL
         if host not in self._robots:
             self._wait(host, self.delay)
             try:
@@ -78,6 +81,9 @@ class PoliteFetcher:
                 self.sleep(remaining)
         self._last[host] = self.clock()
         self.requests += 1
+
+
+_ALLOW_ALL = Protego.parse("")
 
 
 def _origin(url: str) -> str:

@@ -2,6 +2,7 @@
 
 store = Storage.open("data/czt.db")
 store.feeds      feeds and their fetch state
+store.sources    web sources (feeds of kind 'source') and the article links seen
 store.articles   articles, stories, near-duplicate merging, FTS upkeep
 store.search     keyword search
 store.nonces     request nonces seen by callbacks (replay protection)
@@ -19,6 +20,7 @@ from storage.deliveries import Deliveries
 from storage.feeds import Feeds
 from storage.nonces import Nonces
 from storage.search import Search
+from storage.sources import Sources
 
 
 class Storage:
@@ -31,6 +33,7 @@ class Storage:
     ) -> None:
         self.db = db
         self.feeds = Feeds(db)
+        self.sources = Sources(db, self.feeds)
         self.articles = Articles(db, threshold)
         self.search = Search(db, self.articles, splitter)
         self.chats = Chats(db)

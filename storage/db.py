@@ -209,6 +209,27 @@ def _nonces(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="m005_web_sources")
+def _web_sources(db: sqlite_utils.Database) -> None:
+    """Web sources (issue 13): a feed row of kind 'source' with its reading spec, the hash
+    of its last complete link list, and the article links already decided on."""
+    _script(
+        db,
+        """
+    ALTER TABLE feeds ADD COLUMN kind TEXT NOT NULL DEFAULT 'feed';
+    ALTER TABLE feeds ADD COLUMN spec TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feeds ADD COLUMN list_hash TEXT;
+    CREATE TABLE source_seen (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id),
+        url TEXT NOT NULL,
+        kept INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (feed_id, url)
+    );
+""",
+    )
+
+
 # The scripts that PRAGMA user_version counted before named migrations, in order.
 _LEGACY = ("m001_feeds_stories_articles", "m002_chats_and_ledger")
 
