@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.config import load_settings
@@ -24,9 +24,12 @@ from app.ingest import FeedReport, check_local_feed
 from digests.markup import TEXT, render_line
 from digests.present import marked
 from domain.errors import CorruptDatabaseError, CztError, FeedError, UserInputError
-from domain.models import SearchHit
+from domain.models import FeedState, SearchHit
 from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
+
+if TYPE_CHECKING:
+    from feeds.webread import SourceSpec
 
 EXIT_ERROR = 2
 
@@ -40,9 +43,9 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
     now = core.now()
     refused: list[FeedReport] = []
     trial: set[int] = set()  # feeds first named here: kept only when their first read works
-    if args.feed:
+    if args.feed or args.source:
         feeds = []
-        for given in args.feed:
+        for given in args.feed or ():
             url = _normalise_feed(given)
             known = store.feeds.get(url)
             if known is not None:
@@ -55,6 +58,11 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
                 continue
             feed, _ = store.feeds.add(url, now)
             trial.add(feed.id)
+            feeds.append(feed)
+        for url in args.source or ():
+            feed, new = _cli_source(core, url, args)
+            if new:
+                trial.add(feed.id)
             feeds.append(feed)
     else:
         feeds = store.feeds.active()
@@ -76,9 +84,14 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
     for r in refused + reports:
         if r.ok:
             state = "not modified" if r.not_modified else "ok"
+            extra = (
+                f", skipped as unrelated {r.skipped}, pages failed {r.failed_pages}"
+                if r.source
+                else ""
+            )
             print(
                 f"{r.url}: {state}, new {r.new}, updated {r.updated}, "
-                f"merged duplicates {r.merged}, unchanged {r.unchanged}"
+                f"merged duplicates {r.merged}, unchanged {r.unchanged}{extra}"
             )
         else:
             extra = " (feed disabled)" if r.disabled else ""
@@ -89,6 +102,58 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
         print("error: no feed could be read", file=sys.stderr)
         return 1
     return 0
+
+
+def _cli_source(core: Core, url: str, args: argparse.Namespace) -> tuple[FeedState, bool]:
+    """The web source for ``url`` and whether it is new (kept only if its first read works)."""
+    spec = _source_spec(url, args)
+    existing = core.storage.feeds.get(url)
+    if existing is not None and existing.is_source and not (args.links or args.pages):
+        return existing, False  # keep the spec it was configured with
+    feed, _ = core.storage.sources.add(url, core.now(), title="", spec=spec.to_json())
+    return feed, existing is None
+
+
+def _source_spec(url: str, args: argparse.Namespace) -> SourceSpec:
+    from feeds.webread import SourceSpec
+
+    try:
+        return SourceSpec(url=url, links=args.links or "", pages=args.pages or "").checked()
+    except ValueError as e:
+        raise UserInputError(str(e)) from None
+
+
+def cmd_sources(core: Core, args: argparse.Namespace) -> int:
+    """`sources check URL ...`: what a web source would read, storing nothing."""
+    from analysis.relevance import Relevance
+
+    relevance = Relevance(core.tagger)
+    reader = core.web_reader()
+    failed = 0
+    for url in args.urls:
+        spec = _source_spec(url, args)
+        try:
+            listing = reader.read_list(spec, core.now())
+        except FeedError as e:
+            print(f"{url}: error: {e}")
+            failed += 1
+            continue
+        print(f"{listing.url}: {listing.title or '(no title)'}")
+        for feed_url in listing.feeds:
+            print(f"  advertises a feed: {feed_url}")
+        counts = {"pass": 0, "read": 0, "skip": 0}
+        for a in listing.articles:
+            verdict = relevance.title_verdict(a.title)
+            counts[verdict] += 1
+            day = f"{a.date.year}-{a.date.month:02d}-{a.date.day:02d}" if a.date else "----------"
+            print(f"  {verdict:4}  {day}  {a.title or '(no title)'}  {a.url}")
+        for error in listing.errors:
+            print(f"  error: {error}")
+        print(
+            f"  {len(listing.articles)} links: {counts['pass']} pass by title, "
+            f"{counts['read']} decided by their text, {counts['skip']} skipped as unrelated"
+        )
+    return 1 if failed == len(args.urls) else 0
 
 
 def _normalise_feed(url: str) -> str:
@@ -316,6 +381,7 @@ COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
     "search": cmd_search,
     "analyze": cmd_analyze,
     "feeds": cmd_feeds,
+    "sources": cmd_sources,
     "run": cmd_run,
     "console": cmd_console,
     "digest": cmd_digest,
@@ -331,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="fetch the feeds once and store them")
     p.add_argument("--feed", action="append", metavar="URL_OR_PATH", help="only these feeds")
+    p.add_argument(
+        "--source", action="append", metavar="URL", help="only these web sources (list pages)"
+    )
+    p.add_argument("--links", metavar="REGEX", help="web sources: article URLs must match")
+    p.add_argument("--pages", metavar="REGEX", help="web sources: further list pages to follow")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("search", help="find stories by Chinese keyword")
@@ -350,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=("list", "add", "remove", "import", "export"))
     p.add_argument("target", nargs="?", metavar="URL_OR_FILE")
+
+    p = sub.add_parser("sources", help="web sources: check URL ... prints what would be read")
+    p.add_argument("action", choices=("check",))
+    p.add_argument("urls", nargs="+", metavar="URL")
+    p.add_argument("--links", metavar="REGEX", help="article URLs must match")
+    p.add_argument("--pages", metavar="REGEX", help="further list pages to follow, one level")
 
     sub.add_parser("run", help="start the bot (console chat when no token is configured)")
     p = sub.add_parser("console", help="chat with the bot in this terminal")

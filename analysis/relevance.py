@@ -62,6 +62,12 @@ class Relevance:
             return True
         return self._title_score(fold(title))[0] + BODY_MAX >= THRESHOLD
 
+    def title_verdict(self, title: str) -> str:
+        """pass: the title alone keeps it; skip: nothing could; read: the text decides."""
+        if self.judge(title, "").kept:
+            return "pass"
+        return "read" if self.title_could_pass(title) else "skip"
+
     def judge(self, title: str, text: str) -> Verdict:
         if self.mode == NONE:
             return Verdict(True, 0, "filter none")

@@ -17,11 +17,12 @@ from analysis.taxonomy import Tagger, Taxonomy
 from app.config import Settings, SourcePage, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
 from app.sources import SourceIngestor
+from domain.errors import FeedError, ParseError
 from feeds.fetch import FetchOptions, fetch
 from feeds.netpolicy import AddressPolicy
 from feeds.parse import ParsedFeed, parse_feed
 from feeds.polite import PoliteFetcher
-from feeds.webread import SourceSpec, WebReader
+from feeds.webread import ListRead, SourceSpec, WebReader
 from storage import Storage
 
 
@@ -80,6 +81,22 @@ class Core:
         """Fetch and parse ``url`` now; raises ``FeedError`` when it is not a usable feed."""
         result = fetch(url, options=self.fetch_options())
         return parse_feed(result.content, url=url, content_type=result.headers.get("content-type"))
+
+    def probe_page(self, url: str) -> tuple[str, ParsedFeed | None, ListRead]:
+        """What a web page offers: ``(feed_url, feed, listing)`` for a feed it advertises
+        (``<link rel="alternate">``) that parses, else ``("", None, listing)``.
+
+        Raises ``FeedError`` when the page cannot be read or lists no article links.
+        """
+        listing = self.web_reader().read_list(SourceSpec(url=url), self.now())
+        for feed_url in listing.feeds:
+            try:
+                return feed_url, self.probe_feed(feed_url), listing
+            except FeedError:
+                continue
+        if not listing.articles:
+            raise ParseError("no article links found on this page")
+        return "", None, listing
 
     def web_reader(
         self,

@@ -54,6 +54,8 @@ FEED_ERROR_KINDS = (
     "empty",  # an empty body
     "html_page",  # a web page, not a feed
     "not_feed",  # a body that does not parse as RSS/Atom
+    "no_links",  # a web page with neither a feed nor article links
+    "robots",  # robots.txt disallows the URL, or cannot be read
     "unexpected",  # a bug: logged with its traceback
 )
 

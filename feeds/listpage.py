@@ -50,9 +50,15 @@ class ListPage:
 
 
 def identity(url: str) -> str:
-    """The URL an article is known by: query and fragment dropped, scheme and host lowered."""
+    """The URL an article is known by: query and fragment dropped, scheme and host lowered.
+
+    The query stays when the path has no digit (``show.php?id=77``): there the query is
+    the only thing that tells one article from another.
+    """
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
+    path = parts.path or "/"
+    query = parts.query if not any(c.isdigit() for c in path) else ""
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
 
 
 def site(host: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 
 from feeds.dates import (
@@ -41,6 +42,17 @@ class SourceSpec:
     encoding: str = ""
     filter: tuple[str, ...] = ("integration",)
     selector: str = ""
+
+    def checked(self) -> SourceSpec:
+        """This spec, or ``ValueError`` naming what is wrong (not http(s), a bad regex)."""
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"a web source needs an http(s) URL: {self.url}")
+        for name in ("links", "pages"):
+            try:
+                re.compile(getattr(self, name))
+            except re.error as e:
+                raise ValueError(f"{name}: invalid regex: {e}") from None
+        return self
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from domain.errors import FeedError
+from domain.errors import FeedError, ParseError
 from domain.models import FeedState
+from feeds.webread import SourceSpec
 from domain.reply import BOLD, Block, Reply, Span, block, line, say
 from handlers.context import Context, Request
 
@@ -26,6 +27,8 @@ FEED_ERRORS_ZH = {
     "empty": "内容为空",
     "html_page": "这是网页，不是 RSS/Atom 订阅源",
     "not_feed": "不是有效的 RSS/Atom 订阅源",
+    "no_links": "这个网页上没有找到订阅源，也没有找到文章链接",
+    "robots": "网站的 robots.txt 不允许抓取",
     "unexpected": "读取失败",
 }
 # Kinds whose technical detail could tell a user about the inside of our network.
@@ -63,12 +66,39 @@ def addfeed(ctx: Context, req: Request, args: str) -> Reply:
         return say("请给出订阅源的网址，例如：/addfeed https://example.com/rss.xml")
     try:
         parsed = ctx.core.probe_feed(url)
+    except ParseError:  # a web page: the feed it advertises, else the page as a web source
+        return add_page(ctx, url)
     except FeedError as err:
         return say("无法添加：" + feed_error_zh(err.kind, str(err)))
     _, changed = ctx.core.storage.feeds.add(url, ctx.core.now(), parsed.title)
     if not changed:
         return say("这个订阅源已经在列表里了。")
     return say(f"已添加订阅源：{parsed.title or url}（{len(parsed.entries)} 条）")
+
+
+def add_page(ctx: Context, url: str) -> Reply:
+    """Add what the page at ``url`` offers: its advertised feed, else the page itself."""
+    try:
+        feed_url, feed, listing = ctx.core.probe_page(url)
+    except FeedError as err:
+        return say("无法添加：" + feed_error_zh(err.kind, str(err)))
+    now = ctx.core.now()
+    if feed is not None:
+        _, changed = ctx.core.storage.feeds.add(feed_url, now, feed.title)
+        if not changed:
+            return say("这个网页提供的订阅源已经在列表里了。")
+        return say(
+            f"已添加这个网页提供的订阅源：{feed.title or feed_url}（{len(feed.entries)} 条）",
+            feed_url,
+        )
+    spec = SourceSpec(url=url, name=listing.title).to_json()
+    _, changed = ctx.core.storage.sources.add(url, now, title=listing.title, spec=spec)
+    if not changed:
+        return say("这个网页已经在来源列表里了。")
+    return say(
+        f"这个网页没有 RSS/Atom 订阅源，已作为网页来源添加：{listing.title or url}"
+        f"（找到 {len(listing.articles)} 个文章链接，只收录与长株潭一体化相关的报道）"
+    )
 
 
 def removefeed(ctx: Context, req: Request, args: str) -> Reply:
