@@ -4,7 +4,7 @@ A column page lists all of a city's news; only integration news is kept. The sco
 the taxonomy's integration terms (``[integration] strong`` and ``weak``) and the city tags:
 
     title   a strong term                          +3
-            a weak term (no strong one)            +2
+            a weak term (no strong one)            +1
             two or more cities                     +2
             one city                               +1
     body    (at most +2 in all)
@@ -87,7 +87,7 @@ class Relevance:
         if strong:
             score += 3
         elif weak:
-            score += 2
+            score += 1
         cities = self.tagger.cities(title, "")
         score += 2 if len(cities) >= 2 else len(cities)
         why = "title " + "、".join([*strong, *weak, *cities]) if score else ""
