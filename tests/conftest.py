@@ -29,7 +29,9 @@ LOOPBACK_CONFIG = '[feeds]\nallow_private = ["127.0.0.0/8"]\n'
 def allow_loopback(settings: Settings) -> Settings:
     """``settings`` with the loopback test servers allowed by the address policy."""
     feeds = dataclasses.replace(settings.feeds, allow_private=LOOPBACK_ALLOW)
-    return dataclasses.replace(settings, feeds=feeds)
+    # Web sources wait between requests to one host; tests that time it use a fake clock.
+    sources = dataclasses.replace(settings.sources, delay_seconds=0.0)
+    return dataclasses.replace(settings, feeds=feeds, sources=sources)
 
 
 class FakeClock:
