@@ -22,7 +22,8 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     example = ROOT / "config.example.toml"
     s = load_settings(example, environ={})
     text = example.read_text(encoding="utf-8")
-    for section in ("database", "feeds", "analysis", "telegram", "digest", "wecom", "wechat"):
+    sections = ("database", "feeds", "sources", "analysis", "telegram", "digest", "wecom")
+    for section in (*sections, "wechat"):
         for key in getattr(s, section).__dataclass_fields__:
             if key in ("token", "webhook_secret", "aes_key", "robots"):
                 continue
