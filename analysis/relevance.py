@@ -7,13 +7,16 @@ the taxonomy's integration terms (``[integration] strong`` and ``weak``) and the
             a weak term (no strong one)            +1
             two or more cities                     +2
             one city                               +1
-    body    (at most +2 in all)
+    body    (at most +2 in all; +3 under a headline shorter than ``INFORMATIVE``)
             a strong term                          +1
             three strong mentions, or two strong   +1
             two or more cities and a weak term     +1
 
-An article is kept at ``THRESHOLD`` (3). The body can add at most 2, so a title that
-scores 0 (no term, no city) can never pass: it is skipped before its page is fetched.
+An article is kept at ``THRESHOLD`` (3). Under a headline of ``INFORMATIVE`` (8) or more
+characters the body can add at most 2, so such a title that scores 0 (no term, no city)
+can never pass: it is skipped before its page is fetched. A news headline that long names
+its subject; a short one (features: "答卷", "芙蓉花开") or none says nothing about it, so
+there the body alone can carry the article and the page is always read.
 A keyword filter (``filter = ["融城", ...]``) keeps an article whose title or text holds
 one of the keywords; ``filter = "none"`` keeps everything.
 """
@@ -27,7 +30,8 @@ from analysis.taxonomy import Tagger
 from analysis.text import fold
 
 THRESHOLD = 3
-BODY_MAX = 2
+BODY_MAX = 2  # under an informative headline
+INFORMATIVE = 8  # characters of headline from which it is taken to name its subject
 INTEGRATION = "integration"
 NONE = "none"
 
@@ -58,9 +62,9 @@ class Relevance:
 
     def title_could_pass(self, title: str) -> bool:
         """False only when no text could make the article pass: it need not be fetched."""
-        if self.mode != INTEGRATION or not title.strip():
+        if self.mode != INTEGRATION:
             return True
-        return self._title_score(fold(title))[0] + BODY_MAX >= THRESHOLD
+        return self._title_score(fold(title))[0] + _body_max(title) >= THRESHOLD
 
     def title_verdict(self, title: str) -> str:
         """pass: the title alone keeps it; skip: nothing could; read: the text decides."""
@@ -76,7 +80,7 @@ class Relevance:
             hits = [k for k in self.keywords if k in t or k in b]
             return Verdict(bool(hits), len(hits), "、".join(hits) or "no keyword")
         title_score, title_why = self._title_score(t)
-        body_score, body_why = self._body_score(b)
+        body_score, body_why = self._body_score(b, _body_max(title))
         score = title_score + body_score
         return Verdict(score >= THRESHOLD, score, "; ".join(x for x in (title_why, body_why) if x))
 
@@ -93,13 +97,17 @@ class Relevance:
         why = "title " + "、".join([*strong, *weak, *cities]) if score else ""
         return score, why
 
-    def _body_score(self, body: str) -> tuple[int, str]:
+    def _body_score(self, body: str, cap: int) -> tuple[int, str]:
         strong = [w for w in self.strong if w in body]
         mentions = sum(body.count(w) for w in strong)
         weak = any(w in body for w in self.weak)
         cities = self.tagger.cities("", body)
         score = (1 if strong else 0) + (1 if mentions >= 3 or len(strong) >= 2 else 0)
         score += 1 if len(cities) >= 2 and weak else 0
-        score = min(score, BODY_MAX)
+        score = min(score, cap)
         why = f"body {'、'.join(strong[:4])} ×{mentions} cities {len(cities)}" if score else ""
         return score, why
+
+
+def _body_max(title: str) -> int:
+    return BODY_MAX if len("".join(title.split())) >= INFORMATIVE else BODY_MAX + 1

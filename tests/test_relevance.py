@@ -76,4 +76,5 @@ def test_keyword_and_none_filters(relevance: Relevance) -> None:
     assert Relevance(tagger, ["none"]).judge("任何标题", "").kept
     assert relevance.title_verdict("长株潭城际铁路延伸") == "pass"
     assert relevance.title_verdict("湘潭中院审结一起案件") == "read"
-    assert relevance.title_verdict("冬季读书分享会") == "skip"
+    assert relevance.title_verdict("市图书馆举办冬季读书分享会") == "skip"
+    assert relevance.title_verdict("答卷") == "read", "a short headline says too little"
