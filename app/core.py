@@ -95,7 +95,7 @@ class Core:
             except FeedError:
                 continue
         if not listing.articles:
-            raise ParseError("no article links found on this page")
+            raise ParseError("no article links found on this page", kind="no_links")
         return "", None, listing
 
     def web_reader(

@@ -28,6 +28,9 @@ from feeds.fetch import FetchOptions, FetchResult, fetch
 class RobotsDisallowed(FetchError):
     """robots.txt does not let us fetch this URL."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="robots")
+
 
 @dataclass
 class PoliteFetcher:

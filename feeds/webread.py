@@ -4,7 +4,7 @@ A web source (``[[sources.pages]]``, ``ingest --source``, ``/addfeed`` of a page
 feed) is a list page whose URL may hold ``{date:FORMAT}`` placeholders (e-paper editions),
 with optional ``links`` and ``pages`` patterns. ``WebReader`` fetches through a
 ``PoliteFetcher`` and never touches storage: what was seen before and what to store is
-``core.sources``' business.
+``app.sources``' business.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from domain.errors import FeedError, ParseError
 from domain.models import FeedState
-from feeds.webread import SourceSpec
 from domain.reply import BOLD, Block, Reply, Span, block, line, say
+from feeds.webread import SourceSpec
 from handlers.context import Context, Request
 
 # What a chat user reads for each kind of feed error (domain.errors.FEED_ERROR_KINDS).

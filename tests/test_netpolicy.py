@@ -9,7 +9,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from core.errors import AddressRefused, FetchError
+from domain.errors import AddressRefused, FetchError
 from feeds.fetch import fetch
 from feeds.netpolicy import AddressPolicy, PinnedTransport, refused_kind
 from tests.conftest import LOOPBACK

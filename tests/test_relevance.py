@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.relevance import Relevance
-from analysis.taxonomy import Tagger, load_taxonomy
-from core.config import DEFAULT_TAXONOMY
+from analysis.taxonomy import Tagger
+from app.config import DEFAULT_TAXONOMY, load_taxonomy
 from tests.conftest import DATA
 
 SETS = ("relevance.jsonl", "relevance-heldout.jsonl", "relevance-fresh.jsonl")

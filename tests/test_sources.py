@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.app import Core
-from core.ingest import FeedReport
+from app.core import Core
+from app.ingest import FeedReport
 from feeds.fetch import fetch
 from feeds.polite import PoliteFetcher
 from feeds.webread import SourceSpec, WebReader

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from app.config import load_settings
+from app.core import Core
+from app.jobs import Jobs
 from bot import main
-from core.app import Core
-from core.config import load_settings
-from core.errors import ConfigError
-from core.jobs import Jobs
+from domain.errors import ConfigError
 from handlers.service import ChatService, Request
 from tests.conftest import FEEDS, LOOPBACK_CONFIG, NOW, FakeClock, allow_loopback
 from tests.feedserver import FeedServer, Route

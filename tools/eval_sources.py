@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.relevance import Relevance  # noqa: E402
 from analysis.taxonomy import Tagger, load_taxonomy  # noqa: E402
-from core.config import DEFAULT_TAXONOMY  # noqa: E402
+from app.config import DEFAULT_TAXONOMY  # noqa: E402
 from feeds.decode import decode_page  # noqa: E402
 from feeds.extract import extract_article  # noqa: E402
 
