@@ -152,3 +152,11 @@ def test_allow_loopback_helper_is_the_only_way_in(tmp_path: Path) -> None:
     settings = load_settings(None, environ={}, db_path=str(tmp_path / "x.db"))
     assert settings.feeds.allow_private == ()
     assert allow_loopback(settings).feeds.allow_private == ("127.0.0.0/8",)
+
+
+def test_presets_load_and_are_marked_unchecked() -> None:
+    path = Path(__file__).resolve().parent.parent / "sources.example.toml"
+    settings = load_settings(path, environ={})
+    assert len(settings.sources.pages) >= 8
+    assert all(p.name and p.url.startswith("https://") for p in settings.sources.pages)
+    assert "NOT CHECKED" in path.read_text(encoding="utf-8")

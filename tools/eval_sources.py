@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.relevance import Relevance  # noqa: E402
-from analysis.taxonomy import Tagger, load_taxonomy  # noqa: E402
-from app.config import DEFAULT_TAXONOMY  # noqa: E402
+from analysis.taxonomy import Tagger  # noqa: E402
+from app.config import DEFAULT_TAXONOMY, load_taxonomy  # noqa: E402
 from feeds.decode import decode_page  # noqa: E402
 from feeds.extract import extract_article  # noqa: E402
 
