@@ -113,7 +113,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "addfeed",
         "URL",
-        "管理员：添加订阅源",
+        "管理员：添加订阅源或网页来源（没有订阅源的新闻网页）",
         admin.addfeed,
         "/addfeed https://example.com/rss.xml",
         admin=True,
