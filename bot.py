@@ -271,8 +271,9 @@ def cmd_feeds(core: Core, args: argparse.Namespace) -> int:
                 else "never"
             )
             err = f"  last error: {f.last_error}" if f.last_error else ""
+            kind = ", web source" if f.is_source else ""
             print(
-                f"{f.url}  [{state}, {f.origin}] {f.title}  last success: {ok}"
+                f"{f.url}  [{state}, {f.origin}{kind}] {f.title}  last success: {ok}"
                 f"  failures: {f.consecutive_failures}{err}"
             )
     elif args.action == "add":

@@ -3,8 +3,11 @@ stub, a recording inner transport): no test connects anywhere outside 127.0.0.0/
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
+import ssl
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -168,3 +171,62 @@ def test_unresolvable_host_is_a_network_error() -> None:
 
     with pytest.raises(FetchError, match="network error"):
         AddressPolicy(resolver=resolver).vet("nowhere.invalid", 80)
+
+
+def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize(("served", "ok"), [("feeds.test", True), ("other.test", False)])
+def test_tls_keeps_the_host_name_while_connecting_to_the_vetted_address(
+    tmp_path: Path, served: str, ok: bool
+) -> None:
+    """HTTPS to a pinned address still sends the host name (SNI) and checks the certificate
+    against it: a server with another name's certificate is refused."""
+    cert, key = _self_signed(tmp_path, served)
+    server = FeedServer()
+    server.routes["/f"] = Route(body=RSS)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.httpd.socket = tls.wrap_socket(server.httpd.socket, server_side=True)
+    trust = ssl.create_default_context(cafile=str(cert))
+    policy = AddressPolicy(allow=("127.0.0.0/8",), resolver=lambda h, p: ["127.0.0.1"])
+    transport = PinnedTransport(policy, httpx.HTTPTransport(verify=trust))
+    port = server.httpd.server_address[1]
+    with server, httpx.Client(transport=transport, timeout=5) as client:
+        if ok:
+            response = client.get(f"https://feeds.test:{port}/f")
+            assert response.content == RSS
+            assert server.requests[-1][1]["Host"] == f"feeds.test:{port}"
+        else:
+            with pytest.raises(httpx.ConnectError):
+                client.get(f"https://feeds.test:{port}/f")

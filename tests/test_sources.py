@@ -234,3 +234,37 @@ def test_article_links_to_internal_addresses_are_refused(core: Core, server: Fee
     report = run(core, server.url("/l/"), links=r"content_\d")
     assert report.ok and report.failed_pages == 2 and report.new == 0
     assert requested(server) == ["/robots.txt", "/l/"]
+
+
+def test_both_page_shapes_reach_search_and_the_digest(core: Core, site: FeedServer) -> None:
+    """E-paper and column articles are ordinary entries: search and digests see them."""
+    from handlers.service import ChatService, Request
+
+    assert run(core, site.url(EPAPER), links=r"content_\d+\.htm", pages=r"node_\d+\.htm").new
+    assert run(core, site.url(CMS)).new
+    service = ChatService(core)
+    req = Request("console", "reader")
+    assert "株洲" in service.command(req, "subscribe", "株洲").text
+    digest = service.command(req, "digest", "").text
+    assert "株洲湘潭签署毗邻地区协同发展合作协议" in digest, digest
+    assert "株潭两地医保结算实现同城化" in digest
+    found = service.command(req, "search", "绿心中央公园").text
+    assert "长株潭绿心中央公园首期工程开工" in found
+
+
+def test_an_undated_e_paper_article_gets_its_edition_date(core: Core, server: FeedServer) -> None:
+    server.routes["/robots.txt"] = Route(status=404)
+    server.routes["/ep/20261125/index.htm"] = Route(
+        body='<a href="/art/a1.htm">长株潭三市联合发布冬季出行指南</a>'.encode()
+    )
+    server.routes["/art/a1.htm"] = Route(
+        body=(
+            "<html><body><h1>指南</h1><p>"
+            + "长株潭三市交通部门联合发布冬季出行指南，提醒市民注意融城干道的临时管制。" * 3
+            + "</p></body></html>"
+        ).encode()
+    )
+    report = run(core, server.url("/ep/{date:%Y%m%d}/index.htm"), links=r"/art/")
+    assert report.new == 1, report
+    (row,) = core.storage.db.query("SELECT published FROM articles")
+    assert local(row["published"]) == "2026-11-25 00:00"

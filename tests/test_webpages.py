@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feeds.dates import (
     Day,
@@ -135,3 +137,16 @@ def test_selector_fallback_when_the_extractor_finds_too_little() -> None:
     assert "首页" not in chosen.text
     assert plain.method != "selector"
     assert extract_article("<html>", "http://h.cn/b.htm").text == ""
+
+
+@given(st.text(max_size=400), st.sampled_from(["", r"content_\d+", r"\d"]))
+def test_list_pages_never_raise(text: str, links: str) -> None:
+    page = parse_list(text, "http://h.cn/l/", links=links)
+    assert all(a.url.startswith("http") for a in page.articles)
+
+
+@given(
+    st.binary(max_size=400), st.sampled_from([None, "text/html; charset=gbk", "x; charset=nope"])
+)
+def test_decoding_never_raises(content: bytes, content_type: str | None) -> None:
+    assert isinstance(decode_page(content, content_type), str)
