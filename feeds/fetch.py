@@ -54,7 +54,6 @@ def fetch(
     last_modified: str | None = None,
     options: FetchOptions | None = None,
     client: httpx.Client | None = None,
-    headers: dict[str, str] | None = None,
 ) -> FetchResult:
     """Fetch ``url`` (http, https, file:// or a local path) and return its bytes.
 
@@ -72,11 +71,7 @@ def fetch(
         raise FetchError(f"invalid URL: {e}", kind="invalid_url") from None
     if scheme not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme: {scheme or '(none)'}", kind="scheme")
-    headers = {
-        "User-Agent": opts.user_agent,
-        "Accept-Encoding": "gzip, deflate",
-        **(headers or {}),
-    }
+    headers = {"User-Agent": opts.user_agent, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:

@@ -230,3 +230,10 @@ def test_tls_keeps_the_host_name_while_connecting_to_the_vetted_address(
         else:
             with pytest.raises(httpx.ConnectError):
                 client.get(f"https://feeds.test:{port}/f")
+
+
+@pytest.mark.parametrize("host", ["localhost", "0x7f000001", "2130706433", "017700000001"])
+def test_other_spellings_of_loopback_are_refused(host: str) -> None:
+    """Names and numeric forms the system resolver turns into 127.0.0.1 (no network used)."""
+    with pytest.raises(AddressRefused):
+        AddressPolicy().vet(host, 80)
