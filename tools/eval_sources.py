@@ -76,10 +76,11 @@ def paragraphs_of(doc: lxml.html.HtmlElement) -> list[str]:
 
 
 def chrome_of(doc: lxml.html.HtmlElement) -> list[str]:
-    body = {id(el) for el in doc.cssselect(BODY)}
+    # Hold the elements: lxml keeps one proxy per node only while it is referenced.
+    body = set(doc.cssselect(BODY))
     snippets = []
     for el in doc.iter("a", "div", "td", "span"):
-        if any(id(a) in body for a in el.iterancestors()) or id(el) in body:
+        if el in body or any(a in body for a in el.iterancestors()):
             continue
         text = "".join(el.itertext() if el.tag == "a" else [el.text or ""]).strip()
         if len(text) >= 4 and el.tag != "h1":
