@@ -17,9 +17,27 @@ class Sources:
         self.feeds = feeds
 
     def sync_config(self, pages: Iterable[tuple[str, str, str]], now: int) -> None:
-        """Make sure every configured (url, name, spec) exists with its current spec."""
+        """Make sure every configured (url, name, spec) exists with its current spec.
+
+        Nothing changed, nothing written: a read-only command never waits for the write lock.
+        """
+        wanted = {url: (name, spec) for url, name, spec in pages}
+        if not wanted:
+            return
+        rows = self.db.query("SELECT url, title, kind, spec FROM feeds")
+        known = {r["url"]: r for r in rows}
+        stale = [
+            (url, name, spec)
+            for url, (name, spec) in wanted.items()
+            if url not in known
+            or known[url]["kind"] != SOURCE
+            or known[url]["spec"] != spec
+            or (name and known[url]["title"] != name)
+        ]
+        if not stale:
+            return
         with self.db.transaction():
-            for url, name, spec in pages:
+            for url, name, spec in stale:
                 self.db.execute(
                     "INSERT INTO feeds (url, title, origin, added_at, kind, spec)"
                     " VALUES (?, ?, 'config', ?, 'source', ?)"

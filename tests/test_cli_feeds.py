@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import main
-from tests.conftest import FEEDS
+from tests.conftest import FEEDS, LOOPBACK_CONFIG
 from tests.feedserver import FeedServer, Route
 
 
@@ -86,12 +86,15 @@ def test_a_truncated_local_feed_is_refused_but_a_mislabelled_one_is_kept(
 
 
 def test_a_url_that_fails_its_first_read_is_not_kept(
-    capsys: pytest.CaptureFixture[str], db: str, server: FeedServer
+    capsys: pytest.CaptureFixture[str], db: str, server: FeedServer, tmp_path: Path
 ) -> None:
     server.routes["/page"] = Route(body=(FEEDS / "not-a-feed.html").read_bytes())
     server.routes["/rss"] = Route(body=(FEEDS / "rss2.xml").read_bytes())
+    config = tmp_path / "loopback.toml"  # the stand-in server is on 127.0.0.1
+    config.write_text(LOOPBACK_CONFIG, encoding="utf-8")
+    page, rss = server.url("/page"), server.url("/rss")
     code, out, _ = run(
-        capsys, "--db", db, "ingest", "--feed", server.url("/page"), "--feed", server.url("/rss")
+        capsys, "--config", str(config), "--db", db, "ingest", "--feed", page, "--feed", rss
     )
     assert code == 0 and "HTML page" in out and "new 3" in out
     feeds = active_feeds(db)

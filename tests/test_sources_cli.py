@@ -160,3 +160,16 @@ def test_presets_load_and_are_marked_unchecked() -> None:
     assert len(settings.sources.pages) >= 8
     assert all(p.name and p.url.startswith("https://") for p in settings.sources.pages)
     assert "NOT CHECKED" in path.read_text(encoding="utf-8")
+
+
+def test_a_source_that_fails_its_first_read_is_not_kept(
+    capsys: pytest.CaptureFixture[str], server: FeedServer, config: str, tmp_path: Path
+) -> None:
+    server.routes["/robots.txt"] = Route(status=404)
+    server.routes["/broken/"] = Route(status=500)
+    db = str(tmp_path / "broken.db")
+    url = server.url("/broken/")
+    code, out, _ = run(capsys, "--config", config, "--db", db, "ingest", "--source", url)
+    assert code == 1 and "HTTP 500" in out and "(not added)" in out
+    code, out, _ = run(capsys, "--db", db, "feeds", "list")
+    assert url not in out
