@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.config import load_settings
@@ -24,12 +24,10 @@ from app.ingest import FeedReport, check_local_feed
 from digests.markup import TEXT, render_line
 from digests.present import marked
 from domain.errors import CorruptDatabaseError, CztError, FeedError, UserInputError
-from domain.models import FeedState, SearchHit
+from domain.models import SearchHit
 from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
-
-if TYPE_CHECKING:
-    from feeds.webread import SourceSpec
+from feeds.webread import SourceSpec
 
 EXIT_ERROR = 2
 
@@ -59,8 +57,9 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
             feed, _ = store.feeds.add(url, now)
             trial.add(feed.id)
             feeds.append(feed)
-        for url in args.source or ():
-            feed, new = _cli_source(core, url, args)
+        for url in args.source or ():  # a new one is kept only when its first read works
+            spec = _source_spec(url, args).to_json()
+            feed, new = store.sources.ensure(url, spec, now, respec=bool(args.links or args.pages))
             if new:
                 trial.add(feed.id)
             feeds.append(feed)
@@ -84,14 +83,10 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
     for r in refused + reports:
         if r.ok:
             state = "not modified" if r.not_modified else "ok"
-            extra = (
-                f", skipped as unrelated {r.skipped}, pages failed {r.failed_pages}"
-                if r.source
-                else ""
-            )
+            extra = f", skipped as unrelated {r.skipped}, pages failed {r.failed_pages}"
             print(
                 f"{r.url}: {state}, new {r.new}, updated {r.updated}, "
-                f"merged duplicates {r.merged}, unchanged {r.unchanged}{extra}"
+                f"merged duplicates {r.merged}, unchanged {r.unchanged}{extra if r.source else ''}"
             )
         else:
             extra = " (feed disabled)" if r.disabled else ""
@@ -104,19 +99,7 @@ def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cli_source(core: Core, url: str, args: argparse.Namespace) -> tuple[FeedState, bool]:
-    """The web source for ``url`` and whether it is new (kept only if its first read works)."""
-    spec = _source_spec(url, args)
-    existing = core.storage.feeds.get(url)
-    if existing is not None and existing.is_source and not (args.links or args.pages):
-        return existing, False  # keep the spec it was configured with
-    feed, _ = core.storage.sources.add(url, core.now(), title="", spec=spec.to_json())
-    return feed, existing is None
-
-
 def _source_spec(url: str, args: argparse.Namespace) -> SourceSpec:
-    from feeds.webread import SourceSpec
-
     try:
         return SourceSpec(url=url, links=args.links or "", pages=args.pages or "").checked()
     except ValueError as e:
@@ -125,34 +108,17 @@ def _source_spec(url: str, args: argparse.Namespace) -> SourceSpec:
 
 def cmd_sources(core: Core, args: argparse.Namespace) -> int:
     """`sources check URL ...`: what a web source would read, storing nothing."""
-    from analysis.relevance import Relevance
+    from app.sources import check_lines
 
-    relevance = Relevance(core.tagger)
-    reader = core.web_reader()
-    failed = 0
+    reader, failed = core.web_reader(), 0
     for url in args.urls:
-        spec = _source_spec(url, args)
         try:
-            listing = reader.read_list(spec, core.now())
+            listing = reader.read_list(_source_spec(url, args), core.now())
         except FeedError as e:
             print(f"{url}: error: {e}")
             failed += 1
             continue
-        print(f"{listing.url}: {listing.title or '(no title)'}")
-        for feed_url in listing.feeds:
-            print(f"  advertises a feed: {feed_url}")
-        counts = {"pass": 0, "read": 0, "skip": 0}
-        for a in listing.articles:
-            verdict = relevance.title_verdict(a.title)
-            counts[verdict] += 1
-            day = f"{a.date.year}-{a.date.month:02d}-{a.date.day:02d}" if a.date else "----------"
-            print(f"  {verdict:4}  {day}  {a.title or '(no title)'}  {a.url}")
-        for error in listing.errors:
-            print(f"  error: {error}")
-        print(
-            f"  {len(listing.articles)} links: {counts['pass']} pass by title, "
-            f"{counts['read']} decided by their text, {counts['skip']} skipped as unrelated"
-        )
+        print("\n".join(check_lines(listing, core.tagger)))
     return 1 if failed == len(args.urls) else 0
 
 

@@ -22,7 +22,7 @@ from analysis.taxonomy import Tagger
 from domain.errors import FetchError, NotModified
 from domain.models import FeedState
 from feeds.listpage import identity
-from feeds.webread import SourceSpec, WebReader
+from feeds.webread import ListRead, SourceSpec, WebReader
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -124,3 +124,22 @@ class SourceIngestor:
             out.failed_pages,
         )
         return out
+
+
+def check_lines(listing: ListRead, tagger: Tagger) -> list[str]:
+    """What ``sources check`` prints for one list page: each link with the title's verdict."""
+    relevance = Relevance(tagger)
+    lines = [f"{listing.url}: {listing.title or '(no title)'}"]
+    lines += [f"  advertises a feed: {feed_url}" for feed_url in listing.feeds]
+    counts = {"pass": 0, "read": 0, "skip": 0}
+    for a in listing.articles:
+        verdict = relevance.title_verdict(a.title)  # pass / read (the text decides) / skip
+        counts[verdict] += 1
+        day = f"{a.date.year}-{a.date.month:02d}-{a.date.day:02d}" if a.date else "-" * 10
+        lines.append(f"  {verdict:4}  {day}  {a.title or '(no title)'}  {a.url}")
+    lines += [f"  error: {error}" for error in listing.errors]
+    lines.append(
+        f"  {len(listing.articles)} links: {counts['pass']} pass by title, "
+        f"{counts['read']} decided by their text, {counts['skip']} skipped as unrelated"
+    )
+    return lines

@@ -211,22 +211,12 @@ def _nonces(db: sqlite_utils.Database) -> None:
 
 @MIGRATIONS(name="m005_web_sources")
 def _web_sources(db: sqlite_utils.Database) -> None:
-    """Web sources (issue 13): a feed row of kind 'source' with its reading spec, the hash
-    of its last complete link list, and the article links already decided on."""
-    _script(
-        db,
-        """
-    ALTER TABLE feeds ADD COLUMN kind TEXT NOT NULL DEFAULT 'feed';
-    ALTER TABLE feeds ADD COLUMN spec TEXT NOT NULL DEFAULT '';
-    ALTER TABLE feeds ADD COLUMN list_hash TEXT;
-    CREATE TABLE source_seen (
-        feed_id INTEGER NOT NULL REFERENCES feeds(id),
-        url TEXT NOT NULL,
-        kept INTEGER NOT NULL,
-        seen_at INTEGER NOT NULL,
-        PRIMARY KEY (feed_id, url)
-    );
-""",
+    """Web sources: a feed's kind and reading spec, its last link-list hash, links decided."""
+    for name, default in (("kind", "feed"), ("spec", ""), ("list_hash", None)):
+        db["feeds"].add_column(name, str, not_null_default=default)  # type: ignore[union-attr]
+    seen = {"feed_id": int, "url": str, "kept": int, "seen_at": int}
+    db["source_seen"].create(  # type: ignore[union-attr]
+        seen, pk=("feed_id", "url"), not_null=set(seen), foreign_keys=[("feed_id", "feeds", "id")]
     )
 
 

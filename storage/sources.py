@@ -59,6 +59,15 @@ class Sources:
         assert fresh is not None
         return fresh, changed
 
+    def ensure(self, url: str, spec: str, now: int, *, respec: bool) -> tuple[FeedState, bool]:
+        """The source for ``url`` and whether it is new; an existing one keeps its spec
+        unless ``respec``."""
+        existing = self.feeds.get(url)
+        if existing is not None and existing.is_source and not respec:
+            return existing, False
+        feed, _ = self.add(url, now, title="", spec=spec)
+        return feed, existing is None
+
     def seen(self, feed_id: int, urls: Iterable[str]) -> set[str]:
         """Which of ``urls`` this source decided on before, or any feed already stored."""
         wanted = list(dict.fromkeys(urls))
