@@ -266,7 +266,8 @@ def load_settings(
 
 def _check_time(value: str, key: str) -> None:
     hh, sep, mm = value.partition(":")
-    if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+    digits = sep and hh.isascii() and hh.isdigit() and mm.isascii() and mm.isdigit()
+    if not digits or not (int(hh) < 24 and int(mm) < 60):
         raise ConfigError(f"{key} must be HH:MM, got {value!r}")
 
 

@@ -44,7 +44,7 @@ class Console:
         line = line.strip()
         if not line:
             return None
-        if line.startswith("#") and line[1:].isdigit():
+        if line.startswith("#") and line[1:].isascii() and line[1:].isdigit():
             index = int(line[1:]) - 1
             if 0 <= index < len(self.buttons):
                 return self.service.callback(self.request, self.buttons[index].data)

@@ -253,7 +253,12 @@ class TelegramBot:
         if isinstance(error, InvalidToken):
             log.error("telegram.invalid_token")
             return
-        log.error("telegram.handler_error error=%s: %s", type(error).__name__, error)
+        log.error(
+            "telegram.handler_error error=%s: %s",
+            type(error).__name__,
+            error,
+            exc_info=error if isinstance(error, BaseException) else None,
+        )
 
     async def send(
         self, context: ContextTypes.DEFAULT_TYPE, request: Request, reply: Reply

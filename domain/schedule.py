@@ -39,6 +39,11 @@ def parse_day(text: str) -> str | None:
     return _DAY_ALIASES.get(text.strip().lower())
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts ² and ①, which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_time(text: str) -> str | None:
     """ "9:00", "09:30", "21点", "9点半" → "HH:MM"; None when not a time of day."""
     t = text.strip().replace("：", ":")
@@ -47,7 +52,7 @@ def parse_time(text: str) -> str | None:
     elif t.endswith("点"):
         t = t[:-1] + ":00"
     hh, sep, mm = t.partition(":")
-    if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2):
+    if not (sep and _digits(hh) and _digits(mm) and len(mm) == 2):
         return None
     h, m = int(hh), int(mm)
     if h > 23 or m > 59:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from domain.errors import FeedError, ParseError
 from domain.models import FeedState
 from domain.reply import BOLD, Block, Reply, Span, block, line, say
@@ -31,16 +33,16 @@ FEED_ERRORS_ZH = {
     "robots": "网站的 robots.txt 不允许抓取",
     "unexpected": "读取失败",
 }
-# Kinds whose technical detail could tell a user about the inside of our network.
-_NO_DETAIL = frozenset({"refused", "network", "timeout"})
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 
 
 def feed_error_zh(kind: str | None, detail: str = "") -> str:
-    """A feed error in Chinese, with the technical detail after it where that is safe."""
+    """A feed error in Chinese. The English detail stays in the log; only an HTTP status
+    number is worth showing (and never for refused or unreachable addresses, which must
+    all read alike)."""
     text = FEED_ERRORS_ZH.get(kind or "", FEED_ERRORS_ZH["unexpected"])
-    if detail and kind not in _NO_DETAIL:
-        return f"{text}（{detail[:80]}）"
-    return text
+    status = _HTTP_STATUS.search(detail) if kind in ("http", "server") else None
+    return f"{text}（HTTP {status.group(1)}）" if status else text
 
 
 def _feed_block(feed: FeedState) -> Block:

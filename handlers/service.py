@@ -72,7 +72,7 @@ class ChatService:
         action, _, value = data.partition(":")
         if action == "t" and value:
             return self._guarded("toggle", lambda: subscriptions.toggle(self.ctx, req, value))
-        if action == "s" and value.isdigit():
+        if action == "s" and value.isascii() and value.isdigit():
             return self._guarded("page", lambda: search.page(self.ctx, req, None, int(value)))
         if action == "c" and value in BY_NAME and not BY_NAME[value].admin:
             return self.command(req, value, "")
@@ -86,3 +86,6 @@ class ChatService:
         except StorageError as err:
             log.error("service.storage_error command=%s error=%s", name, err)
             return say("服务暂时繁忙，请稍后再试。")
+        except Exception:  # a bug must cost one answer, never the conversation
+            log.exception("service.unexpected command=%s", name)
+            return say("抱歉，处理出错了，请稍后再试。")

@@ -45,7 +45,11 @@ class Chats:
         """The chat for (channel, address), created with the given defaults when new.
 
         A chat that had been deactivated (it blocked us) becomes active again: it wrote to us.
+        A known, active chat is only read: most commands then take no write lock.
         """
+        known = self.get(channel, address)
+        if known is not None and known.active:
+            return known
         with self.db.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO chats (channel, address, kind, day, time, timezone,"

@@ -246,7 +246,11 @@ class Database:
 
     def _connect(self) -> sqlite_utils.Database:
         try:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            # check_same_thread=False only so close() may close every thread's connection:
+            # each connection is still used by the thread that opened it alone.
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
             db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")

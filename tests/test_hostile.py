@@ -41,6 +41,8 @@ NASTY = [
     "\ud7ff",
     "/start@",
     "@@",
+    "/settings ²:00",  # str.isdigit accepts superscripts; int() does not
+    "/settings 周五 ①:30",
 ]
 SETTINGS = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

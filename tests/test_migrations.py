@@ -82,3 +82,14 @@ def test_each_thread_gets_its_own_connection(tmp_path: Path) -> None:
     assert seen == [0]
     assert db.scalar("SELECT count(*) FROM locks") == 1
     db.close()
+
+
+def test_close_closes_every_threads_connection(tmp_path: Path) -> None:
+    db = Database(tmp_path / "t.db")
+    opened: list[sqlite3.Connection] = []
+    worker = threading.Thread(target=lambda: opened.append(db.conn))
+    worker.start()
+    worker.join()
+    db.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened[0].execute("SELECT 1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import socket
 import threading
@@ -210,3 +211,37 @@ def test_search_shows_traditional_pages_in_simplified(console: Console) -> None:
     out = talk(console, "/search 推进会")
     assert "湘潭市召开长株潭一体化工作推进会" in out
     assert "長株潭" not in out
+
+
+def test_a_bug_in_a_handler_costs_one_answer(
+    sample_copy: Core, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unexpected exception is logged with its traceback and answered in Chinese."""
+
+    def broken(ctx: object, req: object, args: str) -> object:
+        raise KeyError("bug")
+
+    monkeypatch.setitem(BY_NAME, "latest", dataclasses.replace(BY_NAME["latest"], run=broken))
+    service = ChatService(sample_copy)
+    reply = service.command(Request("console", "u9"), "latest", "")
+    assert "处理出错" in reply.text
+    assert any(r.exc_info for r in caplog.records if "service.unexpected" in r.getMessage())
+    assert "已订阅" in service.command(Request("console", "u9"), "subscribe", "湘潭").text
+
+
+@pytest.mark.parametrize("data", ["s:²", "s:①", "s:٣"])
+def test_page_buttons_with_unicode_digits_are_refused(sample_copy: Core, data: str) -> None:
+    assert "失效" in ChatService(sample_copy).callback(Request("telegram", "7"), data).text
+
+
+def test_feed_errors_read_in_chinese_without_english_detail() -> None:
+    from handlers.admin import feed_error_zh
+
+    assert feed_error_zh("too_large", "body too large: over 10485760 bytes") == "内容过大"
+    assert feed_error_zh("http", "HTTP 403") == "服务器拒绝了请求（HTTP 403）"
+    assert feed_error_zh("server", "HTTP 502") == "服务器出错（HTTP 502）"
+    # An unreachable address reads the same whatever the detail says.
+    assert feed_error_zh("network", "network error: ConnectError: [Errno 111]") == feed_error_zh(
+        "timeout", "timed out (ReadTimeout)"
+    )
+    assert feed_error_zh(None, "KeyError: x") == "读取失败"

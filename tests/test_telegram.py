@@ -179,7 +179,12 @@ async def test_reply_errors_do_not_crash_the_bot(sample_copy: Core) -> None:
         fake.fail_next("sendMessage", chat_id=USER, error_code=403)
         fake.push_message(USER, "/start", user_id=USER)
         await fake.wait_for_calls("sendMessage", 1, timeout=10)
-        chat = sample_copy.storage.chats.get("telegram", str(USER))
+        # The refusal is recorded by a worker thread after the call: wait for it.
+        for _ in range(200):
+            chat = sample_copy.storage.chats.get("telegram", str(USER))
+            if chat is not None and not chat.active:
+                break
+            await asyncio.sleep(0.01)
         assert chat is not None and not chat.active
         fake.fail_next("sendMessage", chat_id=USER, error_code=429, retry_after=1)
         fake.push_message(USER, "/help", user_id=USER)
