@@ -192,8 +192,7 @@ class Articles:
         }
         if update:
             values.pop("published")  # the id encodes the first published time; keep both
-            sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
-            self.db.execute(f"UPDATE articles SET {sets} WHERE id = :id", values)
+            self.db.update("articles", article_id, {k: v for k, v in values.items() if k != "id"})
             self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
         else:
             cols = ", ".join(values)

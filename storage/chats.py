@@ -127,9 +127,8 @@ class Chats:
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not a chat field: {sorted(unknown)}")
-        sets = ", ".join(f"{k} = :{k}" for k in fields)
         with self.db.transaction():
-            self.db.execute(f"UPDATE chats SET {sets} WHERE id = :id", {**fields, "id": chat_id})
+            self.db.update("chats", chat_id, fields)
 
     def migrate(self, channel: str, old: str, new: str) -> int | None:
         """A Telegram group became a supergroup: keep everything under the new id.

@@ -16,12 +16,13 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from sqlite_utils import Migrations
+from sqlite_utils.db import NotFoundError
 
 from domain.errors import CorruptDatabaseError, StorageError
 
@@ -327,6 +328,18 @@ class Database:
     def table(self, name: str) -> sqlite_utils.db.Table:
         """This thread's sqlite-utils table ``name`` (write inside ``transaction()``)."""
         return self.db.table(name)
+
+    def update(self, table: str, pk: int, values: Mapping[str, Any]) -> None:
+        """Set ``values`` on row ``pk`` of ``table`` (sqlite-utils' table API); a row that
+        no longer exists is left alone."""
+        if not values:
+            return
+        try:
+            self.db.table(table).update(pk, dict(values))
+        except NotFoundError:
+            return
+        except sqlite3.Error as e:
+            raise self.error(e) from e
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         try:

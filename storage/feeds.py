@@ -97,30 +97,24 @@ class Feeds:
         entries: int = 0,
         not_modified: bool = False,
     ) -> None:
-        sets = [
-            "last_attempt_at = :now",
-            "last_success_at = :now",
-            "consecutive_failures = 0",
-            "last_error = NULL",
-            "last_error_kind = NULL",
-            "next_poll_at = :next",
-            "entries_total = entries_total + :entries",
-        ]
-        if not not_modified:
-            sets += ["etag = :etag", "last_modified = :lm"]
-        if title:
-            sets.append("title = :title")
-        params = {
-            "now": now,
-            "next": next_poll_at,
-            "entries": entries,
-            "etag": etag,
-            "lm": last_modified,
-            "title": title,
-            "id": feed_id,
+        values: dict[str, object] = {
+            "last_attempt_at": now,
+            "last_success_at": now,
+            "consecutive_failures": 0,
+            "last_error": None,
+            "last_error_kind": None,
+            "next_poll_at": next_poll_at,
         }
+        if not not_modified:
+            values.update(etag=etag, last_modified=last_modified)
+        if title:
+            values["title"] = title
         with self.db.transaction():
-            self.db.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE id = :id", params)
+            self.db.update("feeds", feed_id, values)
+            self.db.execute(
+                "UPDATE feeds SET entries_total = entries_total + ? WHERE id = ?",
+                (entries, feed_id),
+            )
 
     def record_failure(
         self,
