@@ -32,8 +32,9 @@ _COUNT_UNITS = (
 _NOT_AFTER_NUMBER = r"(?<![\d.a-z零〇一二两三四五六七八九十百千])"
 CANDIDATE = re.compile(
     rf"百分之(?P<pnum>{_NUM})"
-    # 超千亿元, 突破百亿元, 千亿元以上: a bare magnitude of yuan (千亿级 is a class label)
-    rf"|{_NOT_AFTER_NUMBER}(?P<bare>千亿|百亿|万亿|千万|百万)(?P<bunit>美?元)(?!级)"
+    # 超千亿元, 突破百亿元: a bare magnitude of yuan (千亿级 is a class label and
+    # 百亿元以上项目 a size band)
+    rf"|{_NOT_AFTER_NUMBER}(?P<bare>千亿|百亿|万亿|千万|百万)(?P<bunit>美?元)(?!级|及?以[上下][{_HAN}])"
     # 6000余万元, 60多亿元, 130余亿元: approximations around the magnitude
     rf"|{_NOT_AFTER_NUMBER}(?P<num>{_AR}|{_CN})(?:余|多)?(?P<mag>{_MAG})?(?:余|多)?"
     rf"(?P<unit>个百分点|%|美?元(?!及?以[上下][{_HAN}]|级|/)|大|{_COUNT_UNITS})"

@@ -26,7 +26,8 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # lists and their items, reforms, measure packages, 民生实事 and their indicators.
 _PROJECT_HEAD = re.compile(r"项目|工程")
 _TASK_HEAD = re.compile(
-    r"任务|事项|实事|举措|措施|清单|改革|重点工作|协作协议|合作协议|政策|指标(?=[^。；]*(?:达到|完成))"
+    r"任务|事项|实事|举措|措施|清单|改革|重点工作|协议|工作要求|要求|政策"
+    r"|指标(?=[^。；]*(?:达到|完成))"
 )
 # ... unless the phrase is about services and powers (36项政务服务事项跨市通办): counts.
 _NOT_TASK = re.compile(
@@ -86,22 +87,56 @@ def implied_projects(t: str, start: int, end: int) -> bool:
 # Words right before a number that make it a threshold, an average, a price or a saving.
 _RULED_OUT_BACK = re.compile(
     r"(?:不低于|不少于|不超过|不高于|低于|高于|平均|均值|人均|户均|单个|单笔|每个|每张|每次|每趟"
-    r"|票价|起步价|单价|价格|售价|收费|费用|话费|资费|票|节省|节约|省下|减免|优惠)"
+    r"|票价|起步价|单价|价格|售价|收费|话费|资费|票|节省|节约|省下|减免|优惠"
+    r"|运费|运价|租金|房价|油价|菜价|起付线|封顶线|上限|下限|补助标准|补贴标准|收费标准"
+    r"|最高|最低|最多|至多|至少|一次性)"
     r"[^，。；\d]{0,6}\Z"
     r"|(?<![通经超])过\Z"  # 投资过百亿元的项目: a threshold
 )
-_RANGE_BACK = re.compile(r"\d(?:\.\d+)?[万亿千百]*[^\d，。；]{0,3}[至到~～—\-]\Z")
+# 费用 is a fee (服务费用30元) unless the clause sums it up (结算医疗费用19.8亿元).
+_FEE_BACK = re.compile(r"费用[^,，。;；\d]{0,4}\Z")
+_AGGREGATE = re.compile(r"结算|累计|共计|合计|总")
+# A per-unit amount or award: 每公斤28.6元, 每家企业每年最高200万元, 按每公里5万元给予补贴,
+# 对新认定企业给予一次性奖励100万元. 每年 alone is a period (每年可实现税收3500万元): kept.
+_PER_UNIT_BACK = re.compile(r"每(?!年)[^,，。;；：:\d]{0,10}\Z|给予[^,，。;；\d]{0,8}\Z")
+_FROM_AFTER = re.compile(r"起(?![步草飞航])")  # 运费80元起: a starting price
+# 5亿元至10亿元, 3元至15元, 12℃至19℃: a range (the middle is a unit, not 月底达 of 达到)
+_RANGE_BACK = re.compile(
+    r"\d(?:\.\d+)?[万亿千百]*[元个项家亩公里米℃°c%人岁名座条件户次倍吨平方美分秒天年]{0,3}"
+    r"[至到~～—\-]\Z"
+)
 _RANGE_AFTER = re.compile(r"[至到~～—\-]\d")
 
 
 def ruled_out(t: str, start: int, end: int, *, money: bool) -> bool:
-    """True when the words around the span make it no figure (range, threshold, price)."""
+    """True when the words around the span make it no figure (range, threshold, price).
+
+    Money is also ruled out when it is per unit or a cap: a price (每公斤28.6元), a
+    per-unit subsidy (每公里5万元), an award per recipient (给予最高2000万元).
+    """
     if _RANGE_BACK.search(t, max(0, start - 12), start) or _RANGE_AFTER.match(t, end):
         return True
-    return money and _RULED_OUT_BACK.search(t, max(0, start - 8), start) is not None
+    if not money:
+        return False
+    back = t[max(0, start - 14) : start]
+    if _RULED_OUT_BACK.search(t, max(0, start - 8), start) is not None:
+        return True
+    fee = _FEE_BACK.search(back)
+    if fee is not None and not _AGGREGATE.search(back, 0, fee.start()):
+        return True
+    if _PER_UNIT_BACK.search(back):
+        return True
+    return _FROM_AFTER.match(t, end) is not None
 
 
-_VENUE = frozenset("在赴于到(（")
+_VENUE = frozenset("赴(（")
+# 在佛山举办推介会: a place where an event is held, not the figure's owner.
+_EVENT_VENUE = re.compile(r"[^,，。;；]{0,8}?(?:举办|举行|召开|开展|推介|招商|参展|参加)")
+_AT = frozenset("在于到")
+# 一家深圳企业, 来自成都的企业, 深圳客商: where a firm comes from, not whose figure it is.
+_ORIGIN_AFTER = re.compile(r"籍|客商|资本|商会|[^,，。;；、]{0,8}?(?:集团|股份|有限公司)")
+_EVENT_NAME = re.compile(r"[^,，。;；]{0,4}?(?:对接|推介会|洽谈|恳谈|招商会|博览会|经贸)")
+_ORIGIN_BEFORE = ("来自", "一家", "多家", "家")
 
 
 @dataclass(frozen=True)
@@ -127,10 +162,25 @@ class Places:
         if pattern is None:
             return None
         last = None
+        venue_end = -1
         for found in pattern.finditer(text):
-            # 湘潭市在佛山举办推介会, 赴深招商, 投资环境(上海)推介会: a venue, not the owner
-            if not (found.start() and text[found.start() - 1] in _VENUE):
-                last = found.group()
+            before = text[found.start() - 1] if found.start() else ""
+            # 赴深招商, 投资环境(上海)推介会, 在广东佛山举办推介会, 大湾区产业对接会:
+            # a venue or an event's name, not the owner
+            event = _EVENT_VENUE.match(text, found.end()) is not None
+            if (
+                before in _VENUE
+                or (event and (before in _AT or found.start() == venue_end))
+                or _EVENT_NAME.match(text, found.end()) is not None
+            ):
+                venue_end = found.end()
+                continue
+            # 一家深圳企业在湘潭投资, 来自成都的企业: the firm's origin
+            if text.endswith(_ORIGIN_BEFORE, 0, found.start()) or (
+                _ORIGIN_AFTER.match(text, found.end()) is not None
+            ):
+                continue
+            last = found.group()
         return last
 
     def is_outside(self, name: str) -> bool:

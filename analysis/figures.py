@@ -118,10 +118,18 @@ _NOT_TASK = re.compile(r"政务|服务事项|审批|通办|权限|许可|证照|
 _ALL_DONE = re.compile(
     r"[,，]?(?:目前|现)?(?:已经|均已|已)?(?:100%|百分之百|全部|全面|均)(?:已经|已)?(?:完成|办结|落实到位|销号)"
 )
+# 已完成15项 after a total reports another number: the verb is that number's, not this one's.
+_NOT_NUMBER = r"(?![^,，。;；、]{0,2}[\d零〇一二两三四五六七八九十])"
 _DONE_AFTER = re.compile(
-    r"(?:已经|均已|现已|已全部|已提前|已|全部|基本|提前)?(?:完成|办结|落实到位|销号)"
+    r"(?:已经|均已|现已|已全部|已提前|已|全部|基本|提前)?(?:完成|办结|落实到位|销号)" + _NOT_NUMBER
 )
-_PROGRESS_AFTER = re.compile(r"(?:正在|正|仍在|还在|有序|稳步|加快|持续)?推进")
+_PROGRESS_AFTER = re.compile(r"(?:正在|正|仍在|还在)?(?:有序|稳步|加快|持续)?推进" + _NOT_NUMBER)
+# 其余3项, 剩余5件: the rest of a list already counted, a part and never a new list
+_REST_BACK = re.compile(r"(?:其余|剩余|其他|另外|余下)\Z")
+# 前三项 of a list, 前5个工作日: the first N of something, not a count
+# Amounts in plain yuan below this are prices, fares, fees and per-head sums.
+_PLAIN_YUAN_FLOOR = 1e5
+_FIRST_N = re.compile(r"(?<![目提之此以])前\Z")
 _TASK_UNITS = frozenset("项个条件")
 _PROJECT_UNITS = frozenset("项个")
 _LINK_SENTENCES = 2
@@ -155,6 +163,10 @@ def _read(
     before = t[start - 1] if start else " "
     if before in "第每" or value is None or in_title(titles, start):
         return None, end
+    if kind == "count" and _FIRST_N.search(t, max(0, start - 2), start):
+        return None, end
+    if kind == "money" and unit in ("元", "美元") and value < _PLAIN_YUAN_FLOOR:
+        return None, end  # 多为2元, 二等座32元: a price, fare or fee, not an amount
     unnamed = kind == "money" and m.group("mnum") is not None
     if unnamed and not MONEY_BEFORE.search(t, max(0, start - 12), start):
         return None, end
@@ -216,19 +228,26 @@ def _counted(
     task_like = head == "tasks" or (
         subj is back and bool(_TASK.search(subj.text)) and not _NOT_TASK.search(subj.text)
     )
-    if unit in _TASK_UNITS and (task_like or (not subj.text and (done or progress))):
+    rest = _REST_BACK.search(t, max(0, start - 3), start) is not None
+    if unit in _TASK_UNITS and (task_like or (not subj.text and (done or progress or rest))):
         draft = _Draft("tasks", value, unit, subj.text, *span)
         count = round(value)
         if all_done is not None and subj.text:
             draft.role, draft.total, draft.done = "total", count, count
+        elif rest:  # 其余3项取得阶段性进展: the rest of a list, still in progress
+            draft.role, draft.in_progress, draft.subject = "rest", count, ""
         elif done:
             draft.role, draft.done = "done", count
         elif progress:
             draft.role, draft.in_progress = "progress", count
         else:
             draft.role, draft.total = "total", count
+        if draft.role in ("done", "progress") and not draft.subject:
+            draft.subject = _list_named_before(t, start)
         return draft, max(used, span[1] if all_done is not None else end)
     draft = _Draft("count", value, unit, subj.text, *span, bare=not fwd.text)
+    if _ITEMS.search(subj.text):
+        return draft, end  # 互认项目180项: test items, not investment projects
     if unit in _PROJECT_UNITS and (
         head == "projects"
         or (subj is back and "项目" in subj.text)
@@ -237,6 +256,22 @@ def _counted(
         draft.kind = "projects"
         draft.subject = draft.subject or "项目"
     return draft, end
+
+
+# 项目 that are items of a service or a test (检查检验互认项目, 体检项目), not investments
+_ITEMS = re.compile(r"(?:互认|检查|检验|检测|体检|诊疗|医保|收费|考核|评价|比赛|培训)项目")
+_TASK_CLAUSE_BACK = re.compile(
+    r"([\u4e00-\u9fff]{0,8}?(?:任务|事项|实事|举措|措施))(?:中|里)?[，,：:]?"
+    r"(?:截至[^,，。;；]{0,8})?(?:已经|已|均已|现已)?(?:完成|办结|正在推进|推进)了?\Z"
+)
+
+
+def _list_named_before(t: str, start: int) -> str:
+    """The list a bare done count reports on: ``重点改革任务中，已完成19项`` → 重点改革任务."""
+    found = _TASK_CLAUSE_BACK.search(t, max(0, start - 30), start)
+    if found is None or _NOT_TASK.search(found.group(1)):
+        return ""
+    return found.group(1).rsplit("的", 1)[-1]
 
 
 def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
@@ -248,23 +283,24 @@ def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
             out.append(draft)
             target = draft
             continue
-        if draft.role not in ("done", "progress"):
+        if draft.role not in ("done", "progress", "rest"):
             out.append(draft)
             continue
         count = round(draft.value)
         attached = False
         if (
             target is not None
-            and target.total is not None
+            and (target.total is not None or draft.role != "done")
             and sentence_of[draft.start] - sentence_of[target.end - 1] <= _LINK_SENTENCES
             and draft.start - target.end <= _LINK_CHARS
         ):
-            total = target.total
+            # a list without a stated total (已完成19项、正在推进23项) takes progress only
+            total = target.total if target.total is not None else 1 << 30
             if draft.role == "done" and target.done is None:
                 attached = count + (target.in_progress or 0) <= total
                 if attached:
                     target.done = count
-            elif draft.role == "progress" and target.in_progress is None:
+            elif draft.role in ("progress", "rest") and target.in_progress is None:
                 attached = count + (target.done or 0) <= total
                 if attached:
                     target.in_progress = count
@@ -272,6 +308,8 @@ def _link(drafts: list[_Draft], sentence_of: list[int]) -> list[_Draft]:
                 target.end = max(target.end, draft.end)
         if not attached and draft.subject:
             out.append(draft)
+            if draft.role == "done":
+                target = draft
     return out
 
 
@@ -326,6 +364,19 @@ def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
         if _is_section(t, draft, drafts):
             # 50项任务 … 规划编制3项、产业协同14项: the parts of a task list are tasks
             draft.kind, draft.role, draft.total = "tasks", "total", round(draft.value)
+        prev = drafts[-1] if drafts else None
+        if (
+            draft.kind == "projects"
+            and draft.bare
+            and (draft.subject == "项目" or "项目" not in draft.subject)
+            and prev is not None
+            and prev.kind == "count"
+            and prev.unit == draft.unit
+            and prev.subject
+            and sentence_of[prev.start] == sentence_of[draft.start]
+        ):
+            # 计划改造小区186个，已开工186个: the second number counts the same 小区
+            draft.kind, draft.subject = "count", prev.subject
         if not draft.subject and draft.role == "plain" and draft.kind != "money":
             # 新增12项，累计达到218项: the second number counts the same thing.
             prev = drafts[-1] if drafts else None
@@ -339,7 +390,12 @@ def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
             draft.subject, draft.kind = prev.subject, prev.kind
         drafts.append(draft)
     figures: list[Figure] = []
-    for d in _link(drafts, sentence_of):
+    linked = _link(drafts, sentence_of)
+    # A headline restating a list's total without its progress: the body's entry counts.
+    progressed = {d.total for d in linked if d.kind == "tasks" and d.done is not None}
+    for d in linked:
+        if d.kind == "tasks" and d.done is None and d.in_progress is None and d.total in progressed:
+            continue
         s, e = bounds[sentence_of[d.start]] if bounds else (0, len(t))
         value = float(d.total or d.done or d.in_progress or 0) if d.kind == "tasks" else d.value
         figures.append(
