@@ -23,6 +23,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from analysis.briefs import inside, unrelated_spans
 from analysis.candidates import CANDIDATE, DIGIT_HINT, MONEY_BEFORE, TITLE, in_title, value_of
 from analysis.context import Places, head_kind, implied_projects, outside_region, ruled_out
 from analysis.sentences import repair_breaks, sentence_bounds
@@ -353,10 +354,11 @@ def extract_figures(text: str, places: Places | None = None) -> list[Figure]:
         stop = bounds[number + 1][0] if number + 1 < len(bounds) else len(t) + 1
         sentence_of[start:stop] = [number] * (stop - start)
     titles = [m.span() for m in TITLE.finditer(t)]
+    briefs = unrelated_spans(t)
     drafts: list[_Draft] = []
     consumed = 0
     for match in CANDIDATE.finditer(t):
-        if match.start() < consumed:
+        if match.start() < consumed or (briefs and inside(briefs, match.start())):
             continue
         draft, consumed = _read(t, match, titles, places)
         if draft is None:
