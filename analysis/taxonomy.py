@@ -91,7 +91,7 @@ _TITLE_WEIGHT = 2.0
 _LEAD_WEIGHT = 1.0
 _SHARE_WEIGHT = 10.0
 _MIN_TOPIC_SCORE = 1.0
-_RELATIVE_TOPIC_SCORE = 0.6
+_RELATIVE_TOPIC_SCORE = 0.65
 
 
 class Tagger:
@@ -103,6 +103,19 @@ class Tagger:
         # Longest first so "长沙晚报" is removed before "长沙" could be seen inside it.
         masks = sorted({*taxonomy.ignore, *taxonomy.generic}, key=len, reverse=True)
         self._mask = re.compile("|".join(re.escape(m) for m in masks)) if masks else None
+        # Topic keywords, longest first: 轨道交通装备 (产业) is read whole and does not
+        # also count as 轨道 (交通).
+        self._topic_of: dict[str, set[str]] = {}
+        for name, keywords in taxonomy.topics:
+            for keyword in keywords:
+                self._topic_of.setdefault(keyword, set()).add(name)
+        ordered = sorted(self._topic_of, key=len, reverse=True)
+        self._keywords = re.compile("|".join(re.escape(k) for k in ordered)) if ordered else None
+
+    def _topics_in(self, text: str) -> set[str]:
+        if self._keywords is None:
+            return set()
+        return {name for k in self._keywords.findall(text) for name in self._topic_of[k]}
 
     def _strip(self, text: str) -> str:
         for pattern in self._datelines:
@@ -123,17 +136,19 @@ class Tagger:
 
         A topic's score weights where its keywords occur: the title (2), the lead, its
         first two sentences (1), and the share of sentences naming it (10 × share). A
-        topic is tagged when it scores at least 1 and at least 0.6 of the best topic, so
+        topic is tagged when it scores at least 1 and at least 0.65 of the best topic, so
         a passing mention of 交通 in an article about investment does not tag it.
         """
         sentences = [s for s in _SENTENCE.split(body) if len(s) >= _MIN_SENTENCE] or [title]
-        lead = " ".join(sentences[:_LEAD_SENTENCES])
+        in_title = self._topics_in(title)
+        in_lead = self._topics_in(" ".join(sentences[:_LEAD_SENTENCES]))
+        per_sentence = [self._topics_in(s) for s in sentences]
         scores: list[tuple[str, float]] = []
-        for name, keywords in self.taxonomy.topics:
-            share = sum(1 for s in sentences if any(k in s for k in keywords)) / len(sentences)
+        for name, _ in self.taxonomy.topics:
+            share = sum(1 for found in per_sentence if name in found) / len(sentences)
             score = (
-                _TITLE_WEIGHT * any(k in title for k in keywords)
-                + _LEAD_WEIGHT * any(k in lead for k in keywords)
+                _TITLE_WEIGHT * (name in in_title)
+                + _LEAD_WEIGHT * (name in in_lead)
                 + _SHARE_WEIGHT * share
             )
             scores.append((name, score))
