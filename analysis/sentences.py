@@ -18,6 +18,8 @@ _JOIN_PREV = re.compile(rf"[{_HAN}0-9a-zA-Z,，、(（《“<\-—·]")
 _JOIN_NEXT = re.compile(rf"[{_HAN}0-9a-zA-Z,，、)）》”>%\-—·]")
 _SQUEEZE_NEIGHBOUR = re.compile(rf"[{_HAN}，。、；：！？“”（）《》,;:()%]")
 _MIN_BROKEN_LINE = 8  # shorter lines without end punctuation are headings and bylines
+# A line that opens a story or a brief: the line before it is a headline, not broken.
+_OPENS_STORY = re.compile(r"本报|新华社|【|[(（]?记者")
 
 
 def repair_breaks(text: str, *, squeeze: bool = True) -> tuple[str, list[int]]:
@@ -50,6 +52,7 @@ def repair_breaks(text: str, *, squeeze: bool = True) -> tuple[str, list[int]]:
                 and not line.startswith("#")
                 and _JOIN_PREV.match(prev) is not None
                 and _JOIN_NEXT.match(nxt) is not None
+                and _OPENS_STORY.match(text, end) is None
             )
             if not soft:
                 out.append("\n")
