@@ -121,6 +121,7 @@ _ALL_DONE = re.compile(
 )
 # 已完成15项 after a total reports another number: the verb is that number's, not this one's.
 _NOT_NUMBER = r"(?![^,，。;；、]{0,2}[\d零〇一二两三四五六七八九十])"
+_RATE_DONE = re.compile(r"100%|百分之百")
 _DONE_AFTER = re.compile(
     r"(?:已经|均已|现已|已全部|已提前|已|全部|基本|提前)?(?:完成|办结|落实到位|销号)" + _NOT_NUMBER
 )
@@ -226,6 +227,8 @@ def _counted(
     used = end if all_done is None else end + (all_done.end() - all_done.start())
     if subj is fwd and all_done is not None:
         used = fwd.end + all_done.end()
+    if all_done is not None and _RATE_DONE.search(all_done.group()):
+        used = end  # 100%完成: the rate is a percent figure of its own
     task_like = head == "tasks" or (
         subj is back and bool(_TASK.search(subj.text)) and not _NOT_TASK.search(subj.text)
     )
@@ -234,7 +237,8 @@ def _counted(
         draft = _Draft("tasks", value, unit, subj.text, *span)
         count = round(value)
         if all_done is not None and subj.text:
-            draft.role, draft.total, draft.done = "total", count, count
+            # 全部完成 states no done count (the corpus convention): a total, done unset
+            draft.role, draft.total = "total", count
         elif rest:  # 其余3项取得阶段性进展: the rest of a list, still in progress
             draft.role, draft.in_progress, draft.subject = "rest", count, ""
         elif done:

@@ -41,9 +41,13 @@ def test_nested_totals() -> None:
     assert [(f.total, f.unit) for f in tasks] == [(85, "个"), (42, "项")]
 
 
-def test_hundred_percent_done_is_not_a_rate() -> None:
+def test_hundred_percent_done_is_a_rate_not_a_done_count() -> None:
+    # the corpus convention: "100%完成" is a separate percent figure, not done
     figures = extract_figures("长沙承担的18项任务100%完成。")
-    assert [(f.kind, f.done, f.total) for f in figures] == [("tasks", 18, 18)]
+    assert [(f.kind, f.value, f.done, f.total) for f in figures] == [
+        ("tasks", 18.0, None, 18),
+        ("percent", 100.0, None, None),
+    ]
 
 
 def test_projects_and_money() -> None:
