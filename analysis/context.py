@@ -108,6 +108,17 @@ _RANGE_BACK = re.compile(
 _RANGE_AFTER = re.compile(r"[至到~～—\-]\d")
 
 
+# 投资超10亿元的项目有5个, 营收100亿元以上的企业4家: a threshold sizing the things
+# counted next (总投资约1200亿元的重大项目200个 is their sum: no threshold word)
+_BAND_AFTER = re.compile(
+    r"(?P<above>及?以[上下])?的[\u4e00-\u9fff]{1,8}?(?:有|共|达|为)?"
+    r"[\d零〇一二两三四五六七八九十]+[个家项座所]"
+)
+_ABOVE_BACK = re.compile(r"(?:超过|超|逾|不低于|不少于)\Z")
+# 每万人拥有发明专利36件: a per-capita ratio
+_PER_CAPITA_BACK = re.compile(r"每[十百千万]+(?:人|户|平方公里)[^,，。;；\d]{0,10}\Z")
+
+
 def ruled_out(t: str, start: int, end: int, *, money: bool) -> bool:
     """True when the words around the span make it no figure (range, threshold, price).
 
@@ -117,7 +128,10 @@ def ruled_out(t: str, start: int, end: int, *, money: bool) -> bool:
     if _RANGE_BACK.search(t, max(0, start - 12), start) or _RANGE_AFTER.match(t, end):
         return True
     if not money:
-        return False
+        return _PER_CAPITA_BACK.search(t, max(0, start - 16), start) is not None
+    band = _BAND_AFTER.match(t, end)
+    if band and (band.group("above") or _ABOVE_BACK.search(t, max(0, start - 3), start)):
+        return True
     back = t[max(0, start - 14) : start]
     if _RULED_OUT_BACK.search(t, max(0, start - 8), start) is not None:
         return True

@@ -58,8 +58,22 @@ def test_amounts_that_stay_money(text: str, value: float) -> None:
     assert key(text) == [("money", value)]
 
 
-def test_a_size_band_in_a_phrase_is_not_money() -> None:
-    assert key("本次签约项目中,百亿元以上项目3个。") == [("projects", 3.0)]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("本次签约项目中,百亿元以上项目3个。", [("projects", 3.0)]),
+        ("其中总投资超20亿元的项目有4个。", [("projects", 4.0)]),
+        ("营收50亿元以上的企业7家。", []),
+        # no threshold word: the sum of the projects counted next
+        ("总投资约800亿元的重点项目150个。", [("money", 8e10), ("projects", 150.0)]),
+    ],
+)
+def test_size_bands_are_not_money(text: str, expected: list[tuple[str, float]]) -> None:
+    assert key(text) == expected
+
+
+def test_a_per_capita_ratio_is_no_count() -> None:
+    assert extract_figures("全市每万人拥有高价值发明专利18件。", PLACES) == []
 
 
 PAGE = """湘潭日报 第04版 综合
