@@ -119,7 +119,25 @@ _ABOVE_BACK = re.compile(r"(?:超过|超|逾|不低于|不少于)\Z")
 _PER_CAPITA_BACK = re.compile(r"每[十百千万]+(?:人|户|平方公里)[^,，。;；\d]{0,10}\Z")
 
 
-def ruled_out(t: str, start: int, end: int, *, money: bool) -> bool:
+# 最高额度为70万元,株洲为60万元: an elliptic clause repeating the last one's measure
+_ELLIPTIC_BACK = re.compile(r"[,，;；、][\u4e00-\u9fff]{1,6}?(?:为|是|约)\Z")
+_CLAUSE_AMOUNT = re.compile(r"\d+(?:\.\d+)?(?:万亿|亿|万)?美?元")
+
+
+def _parallel_ruled_out(t: str, start: int) -> bool:
+    """The clause is ``X为N元`` and the previous clause's amount was ruled out."""
+    elliptic = _ELLIPTIC_BACK.search(t, max(0, start - 9), start)
+    if elliptic is None:
+        return False
+    lo = max(0, elliptic.start() - 30)
+    amounts = list(_CLAUSE_AMOUNT.finditer(t, lo, elliptic.start()))
+    if not amounts:
+        return False
+    last = amounts[-1]
+    return ruled_out(t, last.start(), last.end(), money=True, parallel=False)
+
+
+def ruled_out(t: str, start: int, end: int, *, money: bool, parallel: bool = True) -> bool:
     """True when the words around the span make it no figure (range, threshold, price).
 
     Money is also ruled out when it is per unit or a cap: a price (每公斤28.6元), a
@@ -138,9 +156,9 @@ def ruled_out(t: str, start: int, end: int, *, money: bool) -> bool:
     fee = _FEE_BACK.search(back)
     if fee is not None and not _AGGREGATE.search(back, 0, fee.start()):
         return True
-    if _PER_UNIT_BACK.search(back):
+    if _PER_UNIT_BACK.search(back) or _FROM_AFTER.match(t, end) is not None:
         return True
-    return _FROM_AFTER.match(t, end) is not None
+    return parallel and _parallel_ruled_out(t, start)
 
 
 _VENUE = frozenset("赴(（")

@@ -165,3 +165,12 @@ def test_a_bare_count_after_a_counted_sibling_counts_the_same_thing() -> None:
 def test_items_called_xiangmu_are_counts() -> None:
     assert key("医疗机构检测项目互认扩大到120项。") == []
     assert key("三市检验互认项目达到150个。") == []
+
+
+def test_an_elliptic_clause_repeats_a_cap() -> None:
+    assert key("公积金贷款最高额度长沙为70万元,湘潭为50万元。") == []
+    assert key("长沙去年GDP为1.4万亿元,株洲为3600亿元。") == [("money", 1.4e12), ("money", 3.6e11)]
+
+
+def test_measures_counted_after_their_noun_are_tasks() -> None:
+    assert [(f.kind, f.value) for f in tasks("三市推出跨市办事便利措施9条。")] == [("tasks", 9.0)]
