@@ -89,7 +89,7 @@ _RULED_OUT_BACK = re.compile(
     r"(?:不低于|不少于|不超过|不高于|低于|高于|平均|均值|人均|户均|单个|单笔|每个|每张|每次|每趟"
     r"|票价|起步价|单价|价格|售价|收费|话费|资费|票|节省|节约|省下|减免|优惠"
     r"|运费|运价|租金|房价|油价|菜价|起付线|封顶线|上限|下限|补助标准|补贴标准|收费标准"
-    r"|最高|最低|最多|至多|至少|一次性)"
+    r"|最高|最低|最多|至多|至少|一次性|罚款|罚没|罚金|赔偿|违约金|受理费|诉讼费)"
     r"[^，。；\d]{0,6}\Z"
     r"|(?<![通经超])过\Z"  # 投资过百亿元的项目: a threshold
 )
@@ -98,6 +98,8 @@ _FEE_BACK = re.compile(r"费用[^,，。;；\d]{0,4}\Z")
 _AGGREGATE = re.compile(r"结算|累计|共计|合计|总")
 # A per-unit amount or award: 每公斤28.6元, 每家企业每年最高200万元, 按每公里5万元给予补贴,
 # 对新认定企业给予一次性奖励100万元. 每年 alone is a period (每年可实现税收3500万元): kept.
+# 人均可支配收入分别为6.8万元: a per-head ratio, however long its noun
+_PER_HEAD_BACK = re.compile(r"(?:人均|户均|亩均|每人)[^,，。;；\d]{0,10}\Z")
 _PER_UNIT_BACK = re.compile(r"每(?!年)[^,，。;；：:\d]{0,10}\Z|给予[^,，。;；\d]{0,8}\Z")
 _FROM_AFTER = re.compile(r"起(?![步草飞航])")  # 运费80元起: a starting price
 # 5亿元至10亿元, 3元至15元, 12℃至19℃: a range (the middle is a unit, not 月底达 of 达到)
@@ -120,11 +122,11 @@ _PER_CAPITA_BACK = re.compile(r"每[十百千万]+(?:人|户|平方公里)[^,，
 
 
 # 最高额度为70万元,株洲为60万元: an elliptic clause repeating the last one's measure
-_ELLIPTIC_BACK = re.compile(r"[,，;；、][\u4e00-\u9fff]{1,6}?(?:为|是|约)\Z")
+_ELLIPTIC_BACK = re.compile(r"[,，;；、][\u4e00-\u9fff]{1,6}?(?:为|是|约)\Z|[、和及]\Z")
 _CLAUSE_AMOUNT = re.compile(r"\d+(?:\.\d+)?(?:万亿|亿|万)?美?元")
 
 
-def _parallel_ruled_out(t: str, start: int) -> bool:
+def _parallel_ruled_out(t: str, start: int, depth: int) -> bool:
     """The clause is ``X为N元`` and the previous clause's amount was ruled out."""
     elliptic = _ELLIPTIC_BACK.search(t, max(0, start - 9), start)
     if elliptic is None:
@@ -134,14 +136,15 @@ def _parallel_ruled_out(t: str, start: int) -> bool:
     if not amounts:
         return False
     last = amounts[-1]
-    return ruled_out(t, last.start(), last.end(), money=True, parallel=False)
+    return ruled_out(t, last.start(), last.end(), money=True, parallel=depth - 1)
 
 
-def ruled_out(t: str, start: int, end: int, *, money: bool, parallel: bool = True) -> bool:
+def ruled_out(t: str, start: int, end: int, *, money: bool, parallel: int = 3) -> bool:
     """True when the words around the span make it no figure (range, threshold, price).
 
     Money is also ruled out when it is per unit or a cap: a price (每公斤28.6元), a
-    per-unit subsidy (每公里5万元), an award per recipient (给予最高2000万元).
+    per-unit subsidy (每公里5万元), an award per recipient (给予最高2000万元), a fine, and
+    an elliptic clause or list item after such an amount (``parallel`` levels back).
     """
     if _RANGE_BACK.search(t, max(0, start - 12), start) or _RANGE_AFTER.match(t, end):
         return True
@@ -156,15 +159,19 @@ def ruled_out(t: str, start: int, end: int, *, money: bool, parallel: bool = Tru
     fee = _FEE_BACK.search(back)
     if fee is not None and not _AGGREGATE.search(back, 0, fee.start()):
         return True
-    if _PER_UNIT_BACK.search(back) or _FROM_AFTER.match(t, end) is not None:
+    if _PER_UNIT_BACK.search(back) or _PER_HEAD_BACK.search(back):
         return True
-    return parallel and _parallel_ruled_out(t, start)
+    if _FROM_AFTER.match(t, end) is not None:
+        return True
+    return parallel > 0 and _parallel_ruled_out(t, start, parallel)
 
 
 _VENUE = frozenset("赴(（")
 # 在佛山举办推介会: a place where an event is held, not the figure's owner.
 _EVENT_VENUE = re.compile(r"[^,，。;；]{0,8}?(?:举办|举行|召开|开展|推介|招商|参展|参加)")
 _AT = frozenset("在于到")
+_PARTNER = frozenset("与和同")
+_PARTNER_VERB = re.compile(r"[市省区县]?(?:签约|签订|签署|合作|共建|联合|携手)")
 # 一家深圳企业, 来自成都的企业, 深圳客商: where a firm comes from, not whose figure it is.
 _ORIGIN_AFTER = re.compile(r"籍|客商|资本|商会|[^,，。;；、]{0,8}?(?:集团|股份|有限公司)")
 _EVENT_NAME = re.compile(r"[^,，。;；]{0,4}?(?:对接|推介会|洽谈|恳谈|招商会|博览会|经贸)")
@@ -206,6 +213,14 @@ class Places:
                 or _EVENT_NAME.match(text, found.end()) is not None
             ):
                 venue_end = found.end()
+                continue
+            # 湘潭市与深圳市签约: a partner of the region's city, not the owner
+            if (
+                before in _PARTNER
+                and last is not None
+                and not self.is_outside(last)
+                and _PARTNER_VERB.match(text, found.end()) is not None
+            ):
                 continue
             # 一家深圳企业在湘潭投资, 来自成都的企业: the firm's origin
             if text.endswith(_ORIGIN_BEFORE, 0, found.start()) or (

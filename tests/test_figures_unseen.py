@@ -174,3 +174,27 @@ def test_an_elliptic_clause_repeats_a_cap() -> None:
 
 def test_measures_counted_after_their_noun_are_tasks() -> None:
     assert [(f.kind, f.value) for f in tasks("三市推出跨市办事便利措施9条。")] == [("tasks", 9.0)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "三市居民人均可支配收入分别为6.1万元、5.3万元和5.0万元。",
+        "执法部门共查处案件86起,罚没款420万元。",
+        "与成都都市圈相比仍有差距,后者安排重大项目总投资约4800亿元。",
+    ],
+)
+def test_per_head_lists_fines_and_a_compared_region(text: str) -> None:
+    assert key(text) == []
+
+
+def test_a_partner_city_does_not_own_the_signing() -> None:
+    assert key("株洲市与广州市签约合作项目9个,总投资70亿元。") == [
+        ("projects", 9.0),
+        ("money", 7e9),
+    ]
+
+
+def test_done_ahead_of_time() -> None:
+    (f,) = tasks("八件民生实事中,已有5件提前完成。")
+    assert (f.total, f.done) == (8, 5)
