@@ -212,6 +212,7 @@ def test_analysis_is_pure() -> None:
         "context.py",
         "subjects.py",
         "sentences.py",
+        "briefs.py",
         "noise.py",
         "figures.py",
         "summary.py",
