@@ -34,23 +34,45 @@ _RELEVANT = re.compile(
 )
 
 
+# A line that opens another story on the page: a dateline or a bracketed heading.
+_OPENER = re.compile(r"\s*(?:本报讯|本报[^\s,，。]{0,8}讯|新华社|【[^】\n]{1,12}】)")
+
+
 def unrelated_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of the lines of ``text`` that are unrelated briefs."""
+    """``(start, end)`` of the parts of ``text`` that are unrelated briefs, in order.
+
+    Two cuts: lines (a court, weather, price or notice line, or any line under a brief
+    heading, that names nothing of the integration), and stories (after the first story
+    on the page, one opened by a dateline or heading whose lines name nothing of it).
+    """
     spans: list[tuple[int, int]] = []
     in_briefs = False
     pos = 0
+    story: list[tuple[int, int]] = []  # lines of the current story
+    story_relevant = True
+    story_no = 0  # 0: before any opener, 1: the page's first story (always kept)
     for line in text.split("\n"):
         start, pos = pos, pos + len(line) + 1
         stripped = line.strip()
         if not stripped:
             continue
+        if _OPENER.match(line):
+            if story_no >= 2 and not story_relevant:
+                spans.extend(story)
+            story, story_relevant = [], False
+            story_no += 1
+        relevant = _RELEVANT.search(line) is not None
+        story_relevant = story_relevant or relevant
+        story.append((start, start + len(line)))
         heading = _HEADING.match(stripped)
         if heading is not None and heading.end() == len(stripped):
             in_briefs = True
             continue
-        if (in_briefs or _GENRE.search(line)) and not _RELEVANT.search(line):
+        if (in_briefs or _GENRE.search(line)) and not relevant:
             spans.append((start, start + len(line)))
-    return spans
+    if story_no >= 2 and not story_relevant:
+        spans.extend(story)
+    return sorted(set(spans))
 
 
 def inside(spans: list[tuple[int, int]], pos: int) -> bool:

@@ -198,3 +198,14 @@ def test_a_partner_city_does_not_own_the_signing() -> None:
 def test_done_ahead_of_time() -> None:
     (f,) = tasks("八件民生实事中,已有5件提前完成。")
     assert (f.total, f.done) == (8, 5)
+
+
+def test_a_second_story_on_the_page_about_something_else_gives_no_figures() -> None:
+    page = (
+        "株洲日报 第03版\n"
+        "本报讯 株洲与长沙共建的飞地园区新签约项目6个,总投资18亿元。\n"
+        "本报讯 全市中小学生田径运动会昨日闭幕,\n"
+        "来自86所学校的1900名选手参赛,颁发奖金共计12万元。\n"
+        "本报讯 湘潭与株洲联合招商,签约项目4个,总投资9亿元。"
+    )
+    assert key(page) == [("projects", 6.0), ("money", 1.8e9), ("projects", 4.0), ("money", 9e8)]
