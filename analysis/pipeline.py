@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from analysis import dedup
+from analysis.briefs import unrelated_spans
 from analysis.figures import Figure, extract_figures
 from analysis.phrases import noun_phrase
 from analysis.summary import summarize
@@ -76,7 +77,7 @@ class Analyzer:
                 display_title + "\n" + display_text, folded_title + "\n" + folded_body
             ),
             cities=self.tagger.cities(folded_title, folded_body),
-            topics=self.tagger.topics(folded_title, folded_body),
+            topics=self.tagger.topics(folded_title, _without_briefs(folded_body)),
             keywords=(),
             figures=(),
             summary=summary_source.split("。", 1)[0] + "。",
@@ -94,3 +95,16 @@ class Analyzer:
             figures=figures,
             summary=summarize(summary_source, figures),
         )
+
+
+def _without_briefs(text: str) -> str:
+    """``text`` without the unrelated briefs printed on its page (they carry no topic)."""
+    spans = unrelated_spans(text)
+    if not spans:
+        return text
+    parts, pos = [], 0
+    for start, end in spans:
+        parts.append(text[pos:start])
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)

@@ -209,3 +209,18 @@ def test_a_second_story_on_the_page_about_something_else_gives_no_figures() -> N
         "本报讯 湘潭与株洲联合招商,签约项目4个,总投资9亿元。"
     )
     assert key(page) == [("projects", 6.0), ("money", 1.8e9), ("projects", 4.0), ("money", 9e8)]
+
+
+def test_briefs_carry_no_topic() -> None:
+    from analysis.pipeline import Analyzer
+
+    analyzer = Analyzer(load_taxonomy(DEFAULT_TAXONOMY))
+    body = (
+        "本报讯 湘潭经开区新签约产业项目8个,总投资30亿元,涵盖先进制造和新材料。\n"
+        "园区今年已引进制造业企业42家,产业链配套率提高到65%。\n"
+        "【便民提示】\n"
+        "地铁3号线周末调整运营时间,公交12路绕行。\n"
+        "城际列车周六加开两趟,高速部分路段施工。\n"
+        "交通管制期间请绕行。"
+    )
+    assert analyzer.analyze("湘潭经开区集中签约", body).topics == ("产业",)
