@@ -38,6 +38,7 @@ _NOT_TASK = re.compile(
 _PHRASE_END = re.compile(
     r"[，。；：！？,;:!?\n()（）]|[\d零〇一二两三四五六七八九十百千]+[个项条件大家]"
 )
+_PLACE_UNIT = re.compile(r"市州|县市区|县市|区县|市县|乡镇|街道|省份|城市|地市")
 _MAX_PHRASE = 30
 _MAX_SHORT_PHRASE = 14  # N大 + head: 十大重点民生实事, not a noun forty characters on
 
@@ -45,6 +46,8 @@ _MAX_SHORT_PHRASE = 14  # N大 + head: 十大重点民生实事, not a noun fort
 def head_kind(t: str, end: int, *, short: bool = False) -> tuple[str | None, int]:
     """``("projects" | "tasks" | None, end of the head)`` of the phrase starting at ``end``."""
     if t.startswith(("、", "和", "及"), end):  # 新开工项目15个、续建项目27个: no phrase
+        return None, end
+    if _PLACE_UNIT.match(t, end):  # 14个市州项目建设比拼: the places are counted
         return None, end
     limit = end + (_MAX_SHORT_PHRASE if short else _MAX_PHRASE)
     stop = _PHRASE_END.search(t, end, limit)

@@ -224,3 +224,8 @@ def test_briefs_carry_no_topic() -> None:
         "交通管制期间请绕行。"
     )
     assert analyzer.analyze("湘潭经开区集中签约", body).topics == ("产业",)
+
+
+def test_counted_places_before_a_project_word_are_counts() -> None:
+    assert key("全省9个市州项目建设观摩活动启动。") == []
+    assert key("三市共有5个县市区项目观摩获评优秀。") == []
