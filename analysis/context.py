@@ -103,7 +103,11 @@ _AGGREGATE = re.compile(r"结算|累计|共计|合计|总")
 # 对新认定企业给予一次性奖励100万元. 每年 alone is a period (每年可实现税收3500万元): kept.
 # 人均可支配收入分别为6.8万元: a per-head ratio, however long its noun
 _PER_HEAD_BACK = re.compile(r"(?:人均|户均|亩均|每人)[^,，。;；\d]{0,10}\Z")
-_PER_UNIT_BACK = re.compile(r"每(?!年)[^,，。;；：:\d]{0,10}\Z|给予[^,，。;；\d]{0,8}\Z")
+_PER_UNIT_BACK = re.compile(
+    r"每(?!年)[^,，。;；：:\d]{0,10}\Z"
+    # 对符合条件的企业给予50万元补贴: a policy's award per recipient (省里给予株洲3亿元: a grant)
+    r"|(?:对|按)[^。;；!?]{1,24}给予[^,，。;；\d]{0,8}\Z"
+)
 _FROM_AFTER = re.compile(r"起(?![步草飞航])")  # 运费80元起: a starting price
 # 5亿元至10亿元, 3元至15元, 12℃至19℃: a range (the middle is a unit, not 月底达 of 达到)
 _RANGE_BACK = re.compile(
@@ -156,11 +160,11 @@ def ruled_out(t: str, start: int, end: int, *, money: bool, parallel: int = 3) -
     band = _BAND_AFTER.match(t, end)
     if band and (band.group("above") or _ABOVE_BACK.search(t, max(0, start - 3), start)):
         return True
-    back = t[max(0, start - 14) : start]
+    back = t[max(0, start - 40) : start]
     if _RULED_OUT_BACK.search(t, max(0, start - 8), start) is not None:
         return True
     fee = _FEE_BACK.search(back)
-    if fee is not None and not _AGGREGATE.search(back, 0, fee.start()):
+    if fee is not None and not _AGGREGATE.search(back, max(0, fee.start() - 8), fee.start()):
         return True
     if _PER_UNIT_BACK.search(back) or _PER_HEAD_BACK.search(back):
         return True
