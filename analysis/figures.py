@@ -229,8 +229,14 @@ def _counted(
         used = fwd.end + all_done.end()
     if all_done is not None and _RATE_DONE.search(all_done.group()):
         used = end  # 100%完成: the rate is a percent figure of its own
+    # 项目清单共收录项目35个: the head is the last noun, 项目, not the 清单 before it
+    # (实事项目12件 counts 实事: 件 is no measure word of projects)
+    last_task = max((m.end() for m in _TASK.finditer(subj.text)), default=-1)
     task_like = head == "tasks" or (
-        subj is back and bool(_TASK.search(subj.text)) and not _NOT_TASK.search(subj.text)
+        subj is back
+        and last_task >= 0
+        and not (unit in _PROJECT_UNITS and "项目" in subj.text[last_task:])
+        and not _NOT_TASK.search(subj.text)
     )
     rest = _REST_BACK.search(t, max(0, start - 3), start) is not None
     if unit in _TASK_UNITS and (task_like or (not subj.text and (done or progress or rest))):

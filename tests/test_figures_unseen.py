@@ -231,3 +231,8 @@ def test_briefs_carry_no_topic() -> None:
 def test_counted_places_before_a_project_word_are_counts() -> None:
     assert key("全省9个市州项目建设观摩活动启动。") == []
     assert key("三市共有5个县市区项目观摩获评优秀。") == []
+
+
+def test_the_last_head_noun_decides() -> None:
+    assert key("第三批重点项目清单共收录项目28个。") == [("projects", 28.0)]
+    assert [(f.kind, f.value) for f in tasks("今年为民办实事项目共9件。")] == [("tasks", 9.0)]
