@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "figures-dev"
 REPORT = ROOT / "docs" / "quality.md"
 HOLDOUT = ROOT / "tests" / "data" / "figures" / "holdout"
+HOLDOUTS = sorted(p for p in HOLDOUT.parent.glob("holdout*") if p.is_dir())
 KEY_KINDS = ("tasks", "projects", "money")
 MONEY_TOLERANCE = 0.005
 HAYSTACK = re.compile(r"<!-- haystack:begin -->.*?<!-- haystack:end -->", re.DOTALL)
@@ -227,15 +228,15 @@ def render(result: Result, corpus: Path) -> str:
 
 
 def render_holdout(result: Result, corpus: Path) -> str:
-    """The held-out set's section: the same tables, one heading level down."""
+    """A held-out set's section: the same tables, one heading level down. The set's
+    ``STATUS`` file says how it was made and whether it is still blind."""
+    status = corpus / "STATUS"
+    note = status.read_text(encoding="utf-8").strip() if status.is_file() else ""
     lines = [
-        "## Held-out set",
+        f"## Held-out set `{corpus.name}`",
         "",
         f"`{corpus.relative_to(ROOT) if corpus.is_relative_to(ROOT) else corpus}`: "
-        f"{result.documents} articles written and labelled by an engineer who never saw the "
-        "extractor (same conventions, same matching rule). The extractor's rules were "
-        "revised once against its misses (issue 12b), by class; it is no longer blind, and a "
-        "further unseen set is the real test.",
+        f"{result.documents} articles of our own. {note}",
         "",
     ]
     return "\n".join(lines + _body(result, "###")) + "\n"
@@ -322,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--holdout",
         type=Path,
-        default=HOLDOUT,
-        help="a second labelled set reported in its own section (default: the held-out set)",
+        action="append",
+        help="a labelled set reported in its own section (repeatable; default: every "
+        "tests/data/figures/holdout* set)",
     )
     args = parser.parse_args(argv)
     docs = load_corpus(args.corpus)
@@ -334,11 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(docs, analyzer)
     report = render(result, args.corpus)
     results = [("eval", result)]
-    held = [] if args.holdout.resolve() == args.corpus.resolve() else load_corpus(args.holdout)
-    if held:
-        holdout = evaluate(held, analyzer)
-        report += "\n" + render_holdout(holdout, args.holdout.resolve())
-        results.append(("held-out", holdout))
+    for held_dir in args.holdout or HOLDOUTS:
+        held = [] if held_dir.resolve() == args.corpus.resolve() else load_corpus(held_dir)
+        if held:
+            holdout = evaluate(held, analyzer)
+            report += "\n" + render_holdout(holdout, held_dir.resolve())
+            results.append((held_dir.name, holdout))
     write_report(args.out, report)
     for name, scored in results:
         key = scored.key()
