@@ -14,7 +14,7 @@ from typing import TextIO
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy
-from app.config import Settings, SourcePage, load_taxonomy
+from app.config import Settings, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
 from app.sources import SourceIngestor
 from domain.errors import FeedError, ParseError
@@ -49,7 +49,7 @@ class Core:
         if taxonomy is None:
             self.storage.feeds.sync_config(settings.feeds.urls, self.now())
             self.storage.sources.sync_config(
-                ((p.url, p.name, source_spec(p).to_json()) for p in settings.sources.pages),
+                ((p.url, p.name, p.spec().to_json()) for p in settings.sources.pages),
                 self.now(),
             )
 
@@ -146,18 +146,6 @@ class Core:
 
     def close(self) -> None:
         self.storage.close()
-
-
-def source_spec(page: SourcePage) -> SourceSpec:
-    return SourceSpec(
-        url=page.url,
-        name=page.name,
-        links=page.links,
-        pages=page.pages,
-        encoding=page.encoding,
-        filter=page.filter,
-        selector=page.selector,
-    )
 
 
 class RedactingFilter(logging.Filter):

@@ -6,6 +6,7 @@ feed's state and reported; the next poll of that feed backs off.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -48,7 +49,7 @@ def check_local_feed(url: str, options: FetchOptions) -> ParsedFeed | None:
     """
     if not is_local(url):
         return None
-    result = fetch(url, options=options)
+    result = fetch(url, options=dataclasses.replace(options, allow_local=True))
     parsed = parse_feed(result.content, url=url)
     if parsed.bozo and not parsed.bozo.startswith(RECOVERABLE_BOZO):
         raise ParseError(f"not a well-formed feed ({parsed.bozo})")
@@ -125,8 +126,13 @@ class Ingestor:
             if feed.is_source and self.sources is not None:
                 self._ingest_source(self.sources, feed, report, now)
                 return report
+            # A stored feed that is a local path was named by the operator (command line,
+            # config): chat and discovered links take http(s) only.
             result = self.fetcher(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified, options=self.options
+                feed.url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                options=dataclasses.replace(self.options, allow_local=True),
             )
             parsed = self.parser(
                 result.content, url=feed.url, content_type=result.headers.get("content-type")
