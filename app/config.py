@@ -142,6 +142,9 @@ class WeChatSettings:
     path: str = "/wechat"
     app_id: str = ""  # AppID (Official Account) or CorpID (WeCom app), for encrypted mode
     replay_window: int = 300  # seconds a request's timestamp may differ from our clock
+    # Plain mode signs no body: a captured query string can carry any message until the
+    # genuine one arrives. Refused unless allowed here; use WECHAT_AES_KEY instead.
+    allow_plain: bool = False
     token: str = field(default="", repr=False)  # from WECHAT_TOKEN
     aes_key: str = field(default="", repr=False)  # from WECHAT_AES_KEY (EncodingAESKey)
 

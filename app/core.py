@@ -16,6 +16,7 @@ from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy
 from app.config import Settings, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
+from app.replay import ReplayGuard
 from app.sources import SourceIngestor
 from domain.errors import FeedError, ParseError
 from feeds.fetch import FetchOptions, fetch
@@ -142,6 +143,15 @@ class Core:
                 jitter=feeds.jitter_seconds,
                 max_failures=feeds.max_failures,
             ),
+        )
+
+    def replay_guard(self, channel: str, clock: Callable[[], float] | None = None) -> ReplayGuard:
+        """The replay guard of a signed callback (WeChat) on this process's storage."""
+        return ReplayGuard(
+            self.storage.nonces,
+            channel=channel,
+            window=self.settings.wechat.replay_window,
+            clock=clock or self.clock,
         )
 
     def close(self) -> None:
