@@ -19,6 +19,7 @@ from app.ingest import Ingestor, PollPolicy
 from app.replay import ReplayGuard
 from app.sources import SourceIngestor
 from domain.errors import FeedError, ParseError
+from domain.urls import redact_userinfo
 from feeds.fetch import FetchOptions, fetch
 from feeds.netpolicy import AddressPolicy
 from feeds.parse import ParsedFeed, parse_feed
@@ -75,7 +76,9 @@ class Core:
             max_bytes=feeds.max_bytes,
             max_redirects=feeds.max_redirects,
             user_agent=feeds.user_agent,
-            policy=AddressPolicy(allow=feeds.allow_private),
+            policy=AddressPolicy(
+                allow=feeds.allow_private, dns_timeout=min(10.0, feeds.timeout_seconds)
+            ),
         )
 
     def probe_feed(self, url: str) -> ParsedFeed:
@@ -159,7 +162,8 @@ class Core:
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces every secret (and any Telegram bot token) in log records with ***."""
+    """Replaces every secret (any Telegram bot token, any ``user:pass@`` of a URL) in log
+    records with ***."""
 
     _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
@@ -170,7 +174,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return self._TOKEN.sub("***", text)
+        return redact_userinfo(self._TOKEN.sub("***", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

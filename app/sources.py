@@ -23,6 +23,7 @@ from analysis.relevance import Relevance
 from analysis.taxonomy import Tagger
 from domain.errors import FetchError, NotModified
 from domain.models import FeedState
+from domain.urls import redacted
 from feeds.listpage import identity
 from feeds.polite import RobotsDisallowed, RobotsUnreachable
 from feeds.webread import ListRead, SourceSpec, WebReader
@@ -103,7 +104,7 @@ class SourceIngestor:
                 if (
                     e.host_unwell or e.retry_after is not None or isinstance(e, RobotsUnreachable)
                 ):  # 403, 429, 5xx: stop asking this server now
-                    log.warning("source.slow_down url=%s status=%s", feed.url, e.status)
+                    log.warning("source.slow_down url=%s status=%s", redacted(feed.url), e.status)
                     break
                 continue
             except Exception as e:  # a bug in one page costs that page only
@@ -125,7 +126,7 @@ class SourceIngestor:
         sources.set_list_hash(feed.id, listing.link_hash if complete else None)
         log.info(
             "source.read url=%s listed=%d fetched=%d skipped=%d failed=%d",
-            feed.url,
+            redacted(feed.url),
             out.listed,
             fetched,
             out.skipped,
