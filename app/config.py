@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analysis.taxonomy import Taxonomy
 from domain.errors import ConfigError
+from feeds.webread import SourceSpec
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FEEDS: tuple[str, ...] = tuple(
@@ -59,6 +60,18 @@ class SourcePage:
     encoding: str = ""  # override of the detected charset
     filter: tuple[str, ...] = ("integration",)  # "integration", "none" or keywords
     selector: str = ""  # CSS selector of the text when the extractor finds too little
+
+    def spec(self) -> SourceSpec:
+        """How ``feeds.webread`` reads this page (validated by ``SourceSpec.checked``)."""
+        return SourceSpec(
+            url=self.url,
+            name=self.name,
+            links=self.links,
+            pages=self.pages,
+            encoding=self.encoding,
+            filter=self.filter,
+            selector=self.selector,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,9 @@ class WeChatSettings:
     path: str = "/wechat"
     app_id: str = ""  # AppID (Official Account) or CorpID (WeCom app), for encrypted mode
     replay_window: int = 300  # seconds a request's timestamp may differ from our clock
+    # Plain mode signs no body: a captured query string can carry any message until the
+    # genuine one arrives. Refused unless allowed here; use WECHAT_AES_KEY instead.
+    allow_plain: bool = False
     token: str = field(default="", repr=False)  # from WECHAT_TOKEN
     aes_key: str = field(default="", repr=False)  # from WECHAT_AES_KEY (EncodingAESKey)
 
@@ -272,21 +288,13 @@ def _check_time(value: str, key: str) -> None:
 
 
 def _check_sources(sources: SourcesSettings) -> None:
-    import re
-
     if sources.delay_seconds < 0 or sources.max_new < 1 or sources.poll_minutes < 1:
         raise ConfigError("sources: delay_seconds >= 0, max_new >= 1 and poll_minutes >= 1")
     for i, page in enumerate(sources.pages):
-        key = f"sources.pages[{i}]"
-        if not page.url.startswith(("http://", "https://")):
-            raise ConfigError(f"{key}.url must be an http(s) URL, got {page.url!r}")
-        for name in ("links", "pages"):
-            try:
-                re.compile(getattr(page, name))
-            except re.error as e:
-                raise ConfigError(f"{key}.{name}: invalid regex: {e}") from None
-        if not page.filter:
-            raise ConfigError(f"{key}.filter must be 'integration', 'none' or keywords")
+        try:
+            page.spec().checked()
+        except ValueError as e:
+            raise ConfigError(f"sources.pages[{i}]: {e}") from None
 
 
 def _check_allow(items: tuple[str, ...]) -> None:

@@ -14,10 +14,12 @@ from typing import TextIO
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy
-from app.config import Settings, SourcePage, load_taxonomy
+from app.config import Settings, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
+from app.replay import ReplayGuard
 from app.sources import SourceIngestor
 from domain.errors import FeedError, ParseError
+from domain.urls import redact_userinfo
 from feeds.fetch import FetchOptions, fetch
 from feeds.netpolicy import AddressPolicy
 from feeds.parse import ParsedFeed, parse_feed
@@ -49,7 +51,7 @@ class Core:
         if taxonomy is None:
             self.storage.feeds.sync_config(settings.feeds.urls, self.now())
             self.storage.sources.sync_config(
-                ((p.url, p.name, source_spec(p).to_json()) for p in settings.sources.pages),
+                ((p.url, p.name, p.spec().to_json()) for p in settings.sources.pages),
                 self.now(),
             )
 
@@ -74,7 +76,9 @@ class Core:
             max_bytes=feeds.max_bytes,
             max_redirects=feeds.max_redirects,
             user_agent=feeds.user_agent,
-            policy=AddressPolicy(allow=feeds.allow_private),
+            policy=AddressPolicy(
+                allow=feeds.allow_private, dns_timeout=min(10.0, feeds.timeout_seconds)
+            ),
         )
 
     def probe_feed(self, url: str) -> ParsedFeed:
@@ -144,24 +148,22 @@ class Core:
             ),
         )
 
+    def replay_guard(self, channel: str, clock: Callable[[], float] | None = None) -> ReplayGuard:
+        """The replay guard of a signed callback (WeChat) on this process's storage."""
+        return ReplayGuard(
+            self.storage.nonces,
+            channel=channel,
+            window=self.settings.wechat.replay_window,
+            clock=clock or self.clock,
+        )
+
     def close(self) -> None:
         self.storage.close()
 
 
-def source_spec(page: SourcePage) -> SourceSpec:
-    return SourceSpec(
-        url=page.url,
-        name=page.name,
-        links=page.links,
-        pages=page.pages,
-        encoding=page.encoding,
-        filter=page.filter,
-        selector=page.selector,
-    )
-
-
 class RedactingFilter(logging.Filter):
-    """Replaces every secret (and any Telegram bot token) in log records with ***."""
+    """Replaces every secret (any Telegram bot token, any ``user:pass@`` of a URL) in log
+    records with ***."""
 
     _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
 
@@ -172,7 +174,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return self._TOKEN.sub("***", text)
+        return redact_userinfo(self._TOKEN.sub("***", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

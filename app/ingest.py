@@ -6,6 +6,7 @@ feed's state and reported; the next poll of that feed backs off.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -24,6 +25,7 @@ from domain.errors import (
     StorageError,
 )
 from domain.models import FeedState
+from domain.urls import redacted
 from feeds.dates import has_placeholder
 from feeds.fetch import FetchOptions, FetchResult, fetch, is_local
 from feeds.parse import ParsedFeed, parse_feed
@@ -48,7 +50,7 @@ def check_local_feed(url: str, options: FetchOptions) -> ParsedFeed | None:
     """
     if not is_local(url):
         return None
-    result = fetch(url, options=options)
+    result = fetch(url, options=dataclasses.replace(options, allow_local=True))
     parsed = parse_feed(result.content, url=url)
     if parsed.bozo and not parsed.bozo.startswith(RECOVERABLE_BOZO):
         raise ParseError(f"not a well-formed feed ({parsed.bozo})")
@@ -100,6 +102,8 @@ class Ingestor:
     options: FetchOptions = field(default_factory=FetchOptions)
     policy: PollPolicy = field(default_factory=PollPolicy)
     rng: random.Random = field(default_factory=random.Random)
+    # Told of a feed disabled by this run; its URL redacted (``domain.urls``), as the
+    # callback shows it to people (admin alerts).
     on_disabled: Callable[[FeedState, str], None] | None = None
     clock: Callable[[], float] = time.time
     # Seams: how bytes are fetched and how they become entries (tests pass fakes).
@@ -125,8 +129,13 @@ class Ingestor:
             if feed.is_source and self.sources is not None:
                 self._ingest_source(self.sources, feed, report, now)
                 return report
+            # A stored feed that is a local path was named by the operator (command line,
+            # config): chat and discovered links take http(s) only.
             result = self.fetcher(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified, options=self.options
+                feed.url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                options=dataclasses.replace(self.options, allow_local=True),
             )
             parsed = self.parser(
                 result.content, url=feed.url, content_type=result.headers.get("content-type")
@@ -163,7 +172,7 @@ class Ingestor:
             )
             log.info(
                 "ingest.feed url=%s new=%d updated=%d merged=%d",
-                feed.url,
+                redacted(feed.url),
                 report.new,
                 report.updated,
                 report.merged,
@@ -181,7 +190,7 @@ class Ingestor:
         except (FeedError, StorageError) as e:
             self._failed(feed, report, e, now)
         except Exception as e:  # a bug must cost one feed, not the others
-            log.exception("ingest.unexpected url=%s", feed.url)
+            log.exception("ingest.unexpected url=%s", redacted(feed.url))
             self._failed(
                 feed,
                 report,
@@ -210,7 +219,7 @@ class Ingestor:
         )
         log.info(
             "ingest.source url=%s new=%d skipped=%d failed_pages=%d",
-            feed.url,
+            redacted(feed.url),
             report.new,
             report.skipped,
             report.failed_pages,
@@ -235,11 +244,13 @@ class Ingestor:
                 next_poll_at=policy.next_failure(now, failures, retry_after, self.rng),
             )
         except StorageError as e:  # keep going: the other feeds still deserve a try
-            log.error("ingest.record_failure url=%s error=%s", feed.url, e)
+            log.error("ingest.record_failure url=%s error=%s", redacted(feed.url), e)
         report.disabled = disable
-        log.warning("ingest.failed url=%s failures=%d error=%s", feed.url, failures, report.error)
+        log.warning(
+            "ingest.failed url=%s failures=%d error=%s", redacted(feed.url), failures, report.error
+        )
         if disable and self.on_disabled is not None:
-            self.on_disabled(feed, report.error)
+            self.on_disabled(dataclasses.replace(feed, url=redacted(feed.url)), report.error)
 
 
 def _count(report: FeedReport, outcome: str) -> None:

@@ -5,8 +5,10 @@ one broken source never stops the other sources (``Ingestor`` catches per source
 failures back off through the same ``PollPolicy``. On top of it, for the sites' sake:
 an article seen before is never fetched again, at most ``max_new`` article pages per
 run, conditional GET on the list page and a hash of its link list for servers that send
-no validators, and a stop at the first 429/503 of an article page (the server asked us
-to slow down; the list page's next poll backs off).
+no validators, an article page that is gone (404/410) or disallowed by robots.txt is
+marked seen and never asked for again, and a stop at the first 403, 429 or 5xx of an
+article page or an unreachable robots.txt (the server refuses us or is unwell; the rest
+waits for the next poll).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from analysis.relevance import Relevance
 from analysis.taxonomy import Tagger
 from domain.errors import FetchError, NotModified
 from domain.models import FeedState
+from domain.urls import redacted
 from feeds.listpage import identity
+from feeds.polite import RobotsDisallowed, RobotsUnreachable
 from feeds.webread import ListRead, SourceSpec, WebReader
 from storage import Storage
 
@@ -89,13 +93,18 @@ class SourceIngestor:
                 break
             fetched += 1
             try:
-                article = self.reader.read_article(spec, listed, listing.edition)
+                article = self.reader.read_article(spec, listed, listing.edition, now)
             except FetchError as e:
                 out.failed_pages += 1
                 out.warnings.append(f"{listed.url}: {e}")
+                if e.gone or isinstance(e, RobotsDisallowed):  # it will not come back
+                    sources.mark(feed.id, key, kept=False, now=now)
+                    continue
                 complete = False
-                if e.retry_after is not None:  # 429/503: stop asking this server now
-                    log.warning("source.slow_down url=%s", feed.url)
+                if (
+                    e.host_unwell or e.retry_after is not None or isinstance(e, RobotsUnreachable)
+                ):  # 403, 429, 5xx: stop asking this server now
+                    log.warning("source.slow_down url=%s status=%s", redacted(feed.url), e.status)
                     break
                 continue
             except Exception as e:  # a bug in one page costs that page only
@@ -117,7 +126,7 @@ class SourceIngestor:
         sources.set_list_hash(feed.id, listing.link_hash if complete else None)
         log.info(
             "source.read url=%s listed=%d fetched=%d skipped=%d failed=%d",
-            feed.url,
+            redacted(feed.url),
             out.listed,
             fetched,
             out.skipped,

@@ -1,17 +1,27 @@
 """The WeChat Official Account / WeCom app callback server: chat commands as passive replies.
 
 WeChat POSTs each message the user sends to our URL as XML and takes the HTTP response
-as the reply ("passive reply"), within 5 seconds, else it retries the same ``MsgId``
-up to three times. So every request is answered at once: the command runs off the event
-loop under a 4-second guard, each ``MsgId`` is processed once and its reply is replayed
-to retries, and a long reply is cut into pages of at most 2048 bytes that the user
-turns with “更多”.
+as the reply ("passive reply"), within 5 seconds; when it gets no response in time it
+drops the connection and sends the same ``MsgId`` again, three requests in all. Any
+response it does get, "please wait" included, ends the retries. So the command runs off
+the event loop, each message is processed once, and
+
+- a reply ready within ``timeout`` (4 s) is the response;
+- a slower one is not answered at all on the first requests: the connection is held
+  past WeChat's deadline (``hold``) and answered 503, so WeChat retries, and the retry
+  gets the finished reply (or waits for it again);
+- only the last request, when the reply is still not ready, is answered ``BUSY``; the
+  reply, once finished, waits for the user's “更多”.
+
+A long reply is cut into pages of at most 2048 bytes that the user turns with “更多”.
 
 Security: every request is signature-checked before anything is processed (plain mode:
 ``signature`` over token, timestamp and nonce; encrypted mode, when ``WECHAT_AES_KEY``
 is set: ``msg_signature`` over those and the ciphertext), and replays are refused: a
-timestamp outside ``[wechat] replay_window`` or a nonce already used for another message
-gets 403 (``channels.replay``). XML is parsed with defusedxml
+timestamp outside ``[wechat] replay_window``, a nonce already used for another message
+(sender, MsgId and the XML's hash), or a message answered before the cache was lost
+gets 403 (``app.replay``). Plain mode signs no body, so it is refused unless
+``[wechat] allow_plain = true`` (with a warning at start-up). XML is parsed with defusedxml
 with DTDs and entities forbidden, never with the standard library parser. The token and
 the AES key never reach a log line or a response.
 """
@@ -37,8 +47,9 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from app.config import WeChatSettings
 from app.core import Core
-from channels.replay import ReplayGuard
+from app.replay import ANSWERED, REPLAY, ReplayGuard, message_identity
 from digests.markup import TEXT, render_reply
 from digests.split import split_text, utf8_len
 from domain.errors import ConfigError, StorageError
@@ -50,11 +61,13 @@ log = logging.getLogger(__name__)
 CHANNEL = "wechat"
 REPLY_LIMIT = 2048  # bytes of Content in a passive text reply
 ANSWER_WITHIN = 4.0  # seconds; WeChat gives up after 5
+HOLD = 5.5  # seconds a request without a timely reply is held: past WeChat's deadline
+ATTEMPTS = 3  # requests WeChat sends for one message: the first and two retries
 MAX_BODY = 64 * 1024  # a WeChat message is a few hundred bytes
 MORE_WORDS = frozenset({"更多", "下一页", "more"})
 MORE_POINTER = "（回复“更多”查看下一页）"
 MORE_RESULTS = "回复“更多”查看更多结果。"
-BUSY = "正在处理，请稍后再试"
+BUSY = "正在处理，请稍后回复“更多”查看结果。"
 NO_MORE = "没有更多内容了。发送关键词重新搜索，或发送“帮助”查看命令。"
 NOT_TEXT = "目前只能处理文字消息。发送“帮助”查看命令，或直接发送关键词搜索。"
 FAILED = "抱歉，处理出错了，请稍后再试。"
@@ -119,19 +132,25 @@ class WeChatEndpoint:
 
     def __init__(
         self,
-        core: Core,
+        cfg: WeChatSettings,
         service: ChatService,
+        guard: ReplayGuard,
         *,
         timeout: float = ANSWER_WITHIN,
-        clock: Callable[[], float] | None = None,
+        hold: float = HOLD,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        cfg = core.settings.wechat
         if not cfg.token:
             raise ConfigError("WeChat needs WECHAT_TOKEN (the token set in the admin console)")
-        self.core = core
+        if not cfg.aes_key and not cfg.allow_plain:
+            raise ConfigError(
+                "WeChat plain mode signs no message body: set WECHAT_AES_KEY and"
+                " wechat.app_id (encrypted mode), or wechat.allow_plain = true to accept the risk"
+            )
         self.service = service
         self.timeout = timeout
-        self.clock = clock or core.clock
+        self.hold = max(hold, timeout)
+        self.clock = clock
         self._token = cfg.token
         self._crypto: WeChatCrypto | None = None
         self._wecom: WeComCrypto | None = None
@@ -145,15 +164,17 @@ class WeChatEndpoint:
                 raise ConfigError(
                     "WECHAT_AES_KEY must be the 43-character EncodingAESKey"
                 ) from None
-        self.replies: Expiring[tuple[str, str], str] = Expiring(10_000, 600.0, time.monotonic)
+        if not cfg.aes_key:
+            log.warning("wechat.plain_mode: messages are not signed; prefer WECHAT_AES_KEY")
+        # Keyed by the message identity (sender, MsgId, the XML's hash).
+        self.replies: Expiring[str, str] = Expiring(10_000, 600.0, time.monotonic)
+        self.attempts: Expiring[str, int] = Expiring(10_000, 600.0, time.monotonic)
         self.pages: Expiring[str, list[str]] = Expiring(1_000, 3600.0, time.monotonic)
         self.more: Expiring[str, str] = Expiring(1_000, 3600.0, time.monotonic)
-        self._inflight: dict[tuple[str, str], asyncio.Future[str]] = {}
+        self._inflight: dict[str, asyncio.Future[str]] = {}
         # One worker: commands run in order, off the loop, and the 4 s guard can fire.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wechat")
-        self.replay = ReplayGuard(
-            core.storage.nonces, channel=CHANNEL, window=cfg.replay_window, clock=self.clock
-        )
+        self.replay = guard
 
     @property
     def encrypted(self) -> bool:
@@ -216,33 +237,45 @@ class WeChatEndpoint:
         body = await request.read()
         try:
             if self._crypto is not None:
-                root = self._decrypt(body, q.get("msg_signature", ""), timestamp, nonce)
-                if root is None:
+                inner = self._decrypt(body, q.get("msg_signature", ""), timestamp, nonce)
+                if inner is None:
                     log.warning("wechat.bad_signature kind=message")
                     return web.Response(status=403, text="forbidden")
             else:
-                root = _parse(body)
-            message = _message(root)
+                inner = body
+            message = _message(_parse(inner))
         except BadRequest as e:
             log.warning("wechat.bad_request reason=%s", e)
             return web.Response(status=400, text="bad request")
+        identity = message_identity(message.from_user, message.msg_id, inner)
         try:
-            first_use = await self.replay.claim(nonce, message.from_user, message.msg_id)
+            seen = await self.replay.claim(nonce, identity)
         except StorageError as e:  # cannot tell a replay: refuse, WeChat retries
             log.error("wechat.nonce_unavailable error=%s", e)
             return web.Response(status=503, text="busy")
-        if not first_use:
+        if seen == REPLAY:
             log.warning("wechat.replayed_nonce")
             return web.Response(status=403, text="forbidden")
-        xml = await self.answer(message)
-        if not xml:
+        if seen == ANSWERED and self.replies.get(identity) is None:
+            # Answered before this process's cache: never processed twice.
+            log.warning("wechat.replayed_answered")
+            return web.Response(status=403, text="forbidden")
+        text = await self.answer(message, identity)
+        if text is None:  # no reply in time: no response, so WeChat asks again
+            return web.Response(status=503, text="retry")
+        try:
+            await self.replay.answered(identity)
+        except StorageError as e:
+            log.error("wechat.answered_unrecorded error=%s", e)
+        if not text:
             return web.Response(text="success")  # WeChat's "no reply"
+        xml = _reply_xml(message, text, int(self.clock()))
         if self._crypto is not None:
             xml = self._crypto.encrypt_message(xml, nonce or "czt", str(int(self.clock())))
         return web.Response(text=xml, content_type="application/xml")
 
-    def _decrypt(self, body: bytes, signature: str, timestamp: str, nonce: str) -> Element | None:
-        """The inner message of an encrypted request; None when the signature is wrong."""
+    def _decrypt(self, body: bytes, signature: str, timestamp: str, nonce: str) -> bytes | None:
+        """The inner message XML of an encrypted request; None when the signature is wrong."""
         assert self._crypto is not None
         outer = _parse(body)
         encrypt = outer.findtext("Encrypt")
@@ -255,40 +288,59 @@ class WeChatEndpoint:
             return None
         except Exception as e:  # bad base64, padding or AppID: not from WeChat
             raise BadRequest(f"undecryptable ({type(e).__name__})") from None
-        return _parse(plain if isinstance(plain, bytes) else str(plain).encode("utf-8"))
+        return plain if isinstance(plain, bytes) else str(plain).encode("utf-8")
 
-    async def answer(self, message: Message) -> str:
-        """The reply XML for ``message`` ("" for none); a retried ``MsgId`` gets the first
-        reply again without being processed again."""
-        key = (message.from_user, message.msg_id)
-        cached = self.replies.get(key)
+    async def answer(self, message: Message, identity: str) -> str | None:
+        """The reply text for ``message`` ("" for none), or None for "no response now".
+
+        A retry of the same message gets the first reply without processing it again.
+        A reply not ready within ``timeout`` gets no response (the request is held past
+        WeChat's deadline) so that WeChat retries, except on its last attempt, which is
+        answered ``BUSY``; the reply then waits for the user's “更多”.
+        """
+        attempt = (self.attempts.get(identity) or 0) + 1
+        self.attempts[identity] = attempt
+        cached = self.replies.get(identity)
         if cached is not None:
-            log.info("wechat.retry_replayed")
+            log.info("wechat.retry_replayed attempt=%d", attempt)
             return cached
-        future = self._inflight.get(key)
+        future = self._inflight.get(identity)
         if future is None:
-            future = asyncio.ensure_future(self._reply_xml(message))
-            self._inflight[key] = future
-            future.add_done_callback(lambda f: self._finished(key, f))
+            future = asyncio.ensure_future(self._reply(message))
+            self._inflight[identity] = future
+            future.add_done_callback(lambda f: self._finished(identity, f))
+        started = time.monotonic()
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.timeout)
         except TimeoutError:
-            # Keep working: WeChat's retry of this MsgId will get the finished reply.
-            log.warning("wechat.slow_reply timeout=%.1f", self.timeout)
-            return _reply_xml(message, BUSY, int(self.clock()))
+            pass
+        if attempt < ATTEMPTS:
+            # No response at all: WeChat retries only then, and the retry gets the reply.
+            log.warning("wechat.slow_reply attempt=%d timeout=%.1f", attempt, self.timeout)
+            await asyncio.sleep(max(0.0, self.hold - (time.monotonic() - started)))
+            return None
+        log.warning("wechat.busy_reply attempt=%d", attempt)
+        user = message.from_user
+        future.add_done_callback(lambda f: self._keep_for_more(user, f))
+        return BUSY
 
-    def _finished(self, key: tuple[str, str], future: asyncio.Future[str]) -> None:
-        self._inflight.pop(key, None)
+    def _finished(self, identity: str, future: asyncio.Future[str]) -> None:
+        self._inflight.pop(identity, None)
         if not future.cancelled() and future.exception() is None:
-            self.replies[key] = future.result()
+            self.replies[identity] = future.result()
 
-    async def _reply_xml(self, message: Message) -> str:
+    def _keep_for_more(self, user: str, future: asyncio.Future[str]) -> None:
+        """A reply finished after the user was told ``BUSY``: the first page of “更多”."""
+        if future.cancelled() or future.exception() is not None or not future.result():
+            return
+        self.pages[user] = [future.result(), *(self.pages.get(user) or [])]
+
+    async def _reply(self, message: Message) -> str:
         try:
-            text = await self._reply_text(message)
+            return await self._reply_text(message)
         except Exception:
             log.exception("wechat.reply_failed msg_type=%s", message.msg_type)
-            text = FAILED
-        return _reply_xml(message, text, int(self.clock())) if text else ""
+            return FAILED
 
     async def _reply_text(self, message: Message) -> str:
         user = message.from_user
@@ -390,10 +442,19 @@ def create_app(
     service: ChatService,
     *,
     timeout: float = ANSWER_WITHIN,
+    hold: float = HOLD,
     clock: Callable[[], float] | None = None,
 ) -> web.Application:
     """The callback application: GET verifies the URL, POST answers messages."""
-    endpoint = WeChatEndpoint(core, service, timeout=timeout, clock=clock)
+    clock = clock or core.clock
+    endpoint = WeChatEndpoint(
+        core.settings.wechat,
+        service,
+        core.replay_guard(CHANNEL, clock),
+        timeout=timeout,
+        hold=hold,
+        clock=clock,
+    )
     app = web.Application(client_max_size=MAX_BODY)
     app[ENDPOINT] = endpoint
     path = core.settings.wechat.path or "/wechat"

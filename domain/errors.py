@@ -72,7 +72,8 @@ class FetchError(FeedError):
     """Fetching a feed failed: network, status, size or redirects.
 
     ``retry_after`` is set when the server asked us to wait (429/503), ``gone`` when
-    it answered 410 or 404 and the feed should be disabled.
+    it answered 410 or 404 and the feed should be disabled, ``status`` is the HTTP
+    status when there was one (decide by these fields, never by the message).
     """
 
     def __init__(
@@ -82,17 +83,24 @@ class FetchError(FeedError):
         kind: str = "network",
         retry_after: float | None = None,
         gone: bool = False,
+        status: int | None = None,
     ) -> None:
         super().__init__(message, kind="gone" if gone else kind)
         self.retry_after = retry_after
         self.gone = gone
+        self.status = status
+
+    @property
+    def host_unwell(self) -> bool:
+        """The server refuses or cannot serve us now (403, 429, 5xx): stop asking it."""
+        return self.status is not None and (self.status in (403, 429) or self.status >= 500)
 
 
 class NotModified(FetchError):
     """The server answered 304 Not Modified."""
 
     def __init__(self) -> None:
-        super().__init__("not modified", kind="http")
+        super().__init__("not modified", kind="http", status=304)
 
 
 class AddressRefused(FetchError):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+FEED = "feed"  # FeedState.kind of an RSS/Atom feed
+SOURCE = "source"  # FeedState.kind of a web source (a list page, feeds.webread)
+
 
 @dataclass(frozen=True)
 class FeedState:
@@ -23,7 +26,7 @@ class FeedState:
     disabled: int = 0  # 0 active, 1 disabled after failures or 410, 2 removed by a user
     next_poll_at: int | None = None
     entries_total: int = 0
-    kind: str = "feed"  # "feed" (RSS/Atom) or "source" (a web list page, feeds.webread)
+    kind: str = FEED  # FEED or SOURCE
     spec: str = ""  # a web source's SourceSpec as JSON ("" for feeds)
     list_hash: str | None = None  # a web source's last complete link list
 
@@ -33,7 +36,7 @@ class FeedState:
 
     @property
     def is_source(self) -> bool:
-        return self.kind == "source"
+        return self.kind == SOURCE
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,20 @@ def date_from_extractor(value: str | None) -> Day | None:
     return found
 
 
+def plausible(day: Day | None, tz: str, *, now: float, earliest: float | None) -> Day | None:
+    """``day`` when it can be a publication date: not after ``now`` plus one day and, with
+    ``earliest``, not before it; else None, so the next clue is tried.
+
+    The first date in an article's body is often a deadline or an event's date.
+    """
+    if day is None:
+        return None
+    when = day.timestamp(tz)
+    if when > now + 86400 or (earliest is not None and when < earliest):
+        return None
+    return day
+
+
 def fill_date(template: str, now: float, tz: str) -> str:
     """``template`` with each ``{date:FORMAT}`` replaced by today's date in ``tz``."""
     today = dt.datetime.fromtimestamp(now, ZoneInfo(tz))

@@ -7,6 +7,8 @@ with a short message safe to store and show.
 from __future__ import annotations
 
 import email.utils
+import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,9 @@ class FetchOptions:
     user_agent: str = "CZTDigest/0.1"
     # Internal addresses are refused unless listed: see feeds.netpolicy.
     policy: AddressPolicy = field(default_factory=AddressPolicy)
+    # Local paths and file:// URLs: only for feeds named by the operator (command line,
+    # config, the bundled samples), never for a URL from a chat or found inside a page.
+    allow_local: bool = False
 
 
 def is_local(url: str) -> bool:
@@ -55,7 +60,8 @@ def fetch(
     options: FetchOptions | None = None,
     client: httpx.Client | None = None,
 ) -> FetchResult:
-    """Fetch ``url`` (http, https, file:// or a local path) and return its bytes.
+    """Fetch ``url`` (http, https; file:// or a local path only with
+    ``options.allow_local``) and return its bytes.
 
     Every connection, redirects included, goes through ``options.policy`` (a given
     ``client`` is trusted to do the same: build it with ``feeds.netpolicy.pinned_client``).
@@ -64,6 +70,8 @@ def fetch(
     """
     opts = options or FetchOptions()
     if is_local(url):
+        if not opts.allow_local:
+            raise FetchError("unsupported URL scheme: local files are not allowed", kind="scheme")
         return _read_local(url, opts)
     try:
         scheme = urlparse(url).scheme
@@ -118,12 +126,12 @@ def _check_status(response: httpx.Response) -> None:
     if status < 400:
         return
     if status in (404, 410):
-        raise FetchError(f"HTTP {status}: feed is gone", gone=True)
+        raise FetchError(f"HTTP {status}: feed is gone", gone=True, status=status)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if status in (429, 503) and retry_after is None:
         retry_after = 60.0
     kind = "rate_limited" if status == 429 else "server" if status >= 500 else "http"
-    raise FetchError(f"HTTP {status}", kind=kind, retry_after=retry_after)
+    raise FetchError(f"HTTP {status}", kind=kind, retry_after=retry_after, status=status)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -165,20 +173,26 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> b
 
 
 def _read_local(url: str, opts: FetchOptions) -> FetchResult:
+    """A regular file's bytes, refusing more than ``max_bytes`` by what is read.
+
+    ``st_size`` is no cap: a device (``/dev/zero``) or a file that grows reports less
+    than it yields, and a FIFO would block; only regular files are read.
+    """
     path = local_path(url)
     try:
-        if path.is_dir():
-            raise FetchError(f"not a file: {path}", kind="unreadable")
-        size = path.stat().st_size
-        if size > opts.max_bytes:
-            raise FetchError(
-                f"file too large: {size} bytes (cap {opts.max_bytes})", kind="too_large"
-            )
-        content = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise FetchError(f"not a regular file: {path}", kind="unreadable")
+            content = f.read(opts.max_bytes + 1)
     except FileNotFoundError:
         raise FetchError(f"file not found: {path}", kind="not_found") from None
+    except IsADirectoryError:
+        raise FetchError(f"not a file: {path}", kind="unreadable") from None
     except OSError as e:
         raise FetchError(
             f"cannot read {path}: {e.strerror or e.__class__.__name__}", kind="unreadable"
         ) from None
+    if len(content) > opts.max_bytes:
+        raise FetchError(f"file too large: over {opts.max_bytes} bytes", kind="too_large")
     return FetchResult(url=str(path), content=content)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
@@ -30,6 +30,12 @@ _NOT_ARTICLE = re.compile(r"(?:^|/)(?:index|default|list|node)[_\w-]*\.\w+$", re
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 _SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "ac", "co"}
 _ELLIPSIS = re.compile(r"(?:\.\.\.|…+)$")
+# Query parameters that say how a link was shared, never which article it is.
+_TRACKING = re.compile(
+    r"^(?:utm_\w*|spm|from|share|share_\w*|isappinstalled|fbclid|gclid)$",
+    re.I,
+)
+WEB_SCHEMES = ("http", "https")
 
 
 @dataclass(frozen=True)
@@ -50,15 +56,30 @@ class ListPage:
 
 
 def identity(url: str) -> str:
-    """The URL an article is known by: query and fragment dropped, scheme and host lowered.
+    """The URL an article is known by: fragment and tracking parameters (``utm_*``,
+    ``spm``, ``from``, ``share`` ...) dropped, scheme and host lowered.
 
-    The query stays when the path has no digit (``show.php?id=77``): there the query is
-    the only thing that tells one article from another.
+    The rest of the query stays, in its order: ``show.php?id=77`` and ``?id=78`` are two
+    articles.
     """
     parts = urlsplit(url)
     path = parts.path or "/"
-    query = parts.query if not any(c.isdigit() for c in path) else ""
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _TRACKING.match(unquote_plus(pair.partition("=")[0]))
+    ]
+    query = "&".join(kept)
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
+
+
+def is_web(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL with a host: the only links a page may give us."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.hostname)
 
 
 def site(host: str) -> str:
@@ -102,7 +123,12 @@ def parse_list(
         href = str(a.get("href", "")).strip()
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
-        url = urlunsplit(urlsplit(urljoin(base, href))._replace(fragment=""))
+        try:
+            url = urlunsplit(urlsplit(urljoin(base, href))._replace(fragment=""))
+        except ValueError:  # a malformed link (``http://[x``) is no link
+            continue
+        if not is_web(url):  # file:, ftp:, data: ... never leave the web
+            continue
         title = _title(a)
         if pages_re is not None and pages_re.search(url):
             if identity(url) != identity(base_url):
@@ -124,11 +150,16 @@ def parse_list(
                 title if len(title) > len(previous.title) else previous.title,
                 previous.date or date,
             )
-    feeds = [
-        urljoin(base, str(link.get("href")))
-        for link in doc.xpath("//link[@rel='alternate'][@href]")
-        if str(link.get("type", "")).lower() in _FEED_TYPES
-    ]
+    feeds = []
+    for link in doc.xpath("//link[@rel='alternate'][@href]"):
+        if str(link.get("type", "")).lower() not in _FEED_TYPES:
+            continue
+        try:
+            feed_url = urljoin(base, str(link.get("href")).strip())
+        except ValueError:
+            continue
+        if is_web(feed_url):
+            feeds.append(feed_url)
     titles = doc.xpath("//title/text()")
     return ListPage(
         title=" ".join(str(titles[0]).split()) if titles else "",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,32 @@ def system_resolver(host: str, port: int) -> list[str]:
     except (socket.gaierror, UnicodeError) as e:
         raise FetchError(f"network error: cannot resolve host ({e.__class__.__name__})") from None
     return [str(info[4][0]) for info in infos]
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, timeout: float) -> list[str]:
+    """``resolver(host, port)``, or ``FetchError`` (timeout) when it takes over ``timeout`` s.
+
+    ``getaddrinfo`` has no timeout of its own and may hang far past the fetch's; the
+    lookup runs in a daemon thread, which is left to finish on its own.
+    """
+    outcome: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = resolver(host, port)
+        except BaseException as e:  # handed to the caller below
+            outcome["error"] = e
+
+    thread = threading.Thread(target=lookup, name="dns", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise FetchError(f"timed out (DNS lookup over {timeout:g} s)", kind="timeout")
+    error = outcome.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    addresses = outcome.get("addresses")
+    return list(addresses) if isinstance(addresses, list) else []
 
 
 def refused_kind(ip: IPAddress) -> str | None:
@@ -66,6 +93,7 @@ class AddressPolicy:
 
     allow: tuple[str, ...] = ()
     resolver: Resolver = field(default=system_resolver, compare=False)
+    dns_timeout: float = 10.0  # seconds a host name may take to resolve
 
     def __post_init__(self) -> None:
         for item in self.allow:
@@ -89,7 +117,11 @@ class AddressPolicy:
         if not name:
             raise FetchError("invalid URL: no host", kind="invalid_url")
         literal = _ip(name)
-        addresses = [name] if literal is not None else self.resolver(name, port)
+        addresses = (
+            [name]
+            if literal is not None
+            else resolve_within(self.resolver, name, port, self.dns_timeout)
+        )
         if not addresses:
             raise FetchError("network error: cannot resolve host")
         if name in self.names:
@@ -138,11 +170,33 @@ class PinnedTransport(httpx.BaseTransport):
     from the original URL) and the TLS server name stay the host's, so virtual hosting and
     certificate checks work as usual. httpx calls the transport once per redirect hop, so
     every hop is vetted.
+
+    Each host name gets an inner transport (a connection pool) of its own: pools key on
+    the origin, which here is the address, so two names on one address (a CDN) would
+    otherwise share a connection whose TLS session was verified for the first name only.
+    ``inner`` (one transport for every name) is for tests that record requests.
     """
 
-    def __init__(self, policy: AddressPolicy, inner: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        inner: httpx.BaseTransport | None = None,
+        *,
+        factory: Callable[[], httpx.BaseTransport] = httpx.HTTPTransport,
+    ) -> None:
         self.policy = policy
-        self.inner = inner or httpx.HTTPTransport()
+        self._shared = inner
+        self._factory = factory
+        self._by_name: dict[str, httpx.BaseTransport] = {}
+
+    def transport_for(self, host: str) -> httpx.BaseTransport:
+        if self._shared is not None:
+            return self._shared
+        name = host.lower().rstrip(".")
+        inner = self._by_name.get(name)
+        if inner is None:
+            inner = self._by_name[name] = self._factory()
+        return inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -158,10 +212,13 @@ class PinnedTransport(httpx.BaseTransport):
             stream=request.stream,
             extensions=extensions,
         )
-        return self.inner.handle_request(pinned)
+        return self.transport_for(url.host).handle_request(pinned)
 
     def close(self) -> None:
-        self.inner.close()
+        for inner in (self._shared, *self._by_name.values()):
+            if inner is not None:
+                inner.close()
+        self._by_name.clear()
 
 
 def pinned_client(

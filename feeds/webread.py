@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import asdict, dataclass
 
 from feeds.dates import (
@@ -21,6 +22,7 @@ from feeds.dates import (
     date_in_url,
     fill_date,
     has_placeholder,
+    plausible,
 )
 from feeds.decode import decode_page
 from feeds.extract import Extracted, extract_article
@@ -28,7 +30,8 @@ from feeds.listpage import Listed, ListPage, identity, parse_list
 from feeds.parse import Entry
 from feeds.polite import PoliteFetcher
 
-SOURCE = "source"  # FeedState.kind of a web source; feeds are "feed"
+EDITION_SLACK = 7 * 86400  # an e-paper article is not older than its edition by more
+BODY_SLACK = 366 * 86400  # an unlabelled body date without an edition: within a year
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,17 @@ class SourceSpec:
     selector: str = ""
 
     def checked(self) -> SourceSpec:
-        """This spec, or ``ValueError`` naming what is wrong (not http(s), a bad regex)."""
+        """This spec, or ``ValueError`` naming what is wrong (not http(s), a bad regex, no
+        filter). The one check of a spec: config, the command line and chat all use it."""
         if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"a web source needs an http(s) URL: {self.url}")
+            raise ValueError(f"a web source needs an http(s) URL, got {self.url!r}")
         for name in ("links", "pages"):
             try:
                 re.compile(getattr(self, name))
             except re.error as e:
                 raise ValueError(f"{name}: invalid regex: {e}") from None
+        if not self.filter:
+            raise ValueError("filter must be 'integration', 'none' or keywords")
         return self
 
     def to_json(self) -> str:
@@ -139,8 +145,15 @@ class WebReader:
             errors=tuple(errors),
         )
 
-    def read_article(self, spec: SourceSpec, listed: Listed, edition: Day | None) -> WebArticle:
-        """Fetch and extract one article; raises ``FetchError`` when it cannot be read."""
+    def read_article(
+        self, spec: SourceSpec, listed: Listed, edition: Day | None, now: float | None = None
+    ) -> WebArticle:
+        """Fetch and extract one article; raises ``FetchError`` when it cannot be read.
+
+        The date: the list row's, the URL's, a labelled one in the page, the edition's,
+        the first in the body, the extractor's. Dates from the page are sanity-bound
+        (``article_date``).
+        """
         result = self.fetcher.get(listed.url)
         html = decode_page(result.content, result.headers.get("content-type"), spec.encoding)
         extracted = extract_article(html, result.url, spec.selector)
@@ -148,10 +161,7 @@ class WebReader:
         day = (
             listed.date
             or date_in_url(listed.url)
-            or date_in_text(extracted.page_text, labelled_only=True)
-            or date_in_text(extracted.text)
-            or date_from_extractor(extracted.date)
-            or edition
+            or self.article_date(extracted, edition, time.time() if now is None else now)
         )
         entry = Entry(
             guid=identity(listed.url),
@@ -162,6 +172,21 @@ class WebReader:
             author=spec.name,
         )
         return WebArticle(entry=entry, text=extracted.text, extracted=extracted)
+
+    def article_date(self, extracted: Extracted, edition: Day | None, now: float) -> Day | None:
+        """The date an article's page gives, bound to what can be true: never after
+        tomorrow, never more than ``EDITION_SLACK`` before the edition, and an unlabelled
+        body date never more than ``BODY_SLACK`` before now when there is no edition."""
+        tz = self.timezone
+        floor = edition.timestamp(tz) - EDITION_SLACK if edition else None
+        labelled = date_in_text(extracted.page_text, labelled_only=True)
+        body_floor = floor if floor is not None else now - BODY_SLACK
+        return (
+            plausible(labelled, tz, now=now, earliest=floor)
+            or edition
+            or plausible(date_in_text(extracted.text), tz, now=now, earliest=body_floor)
+            or plausible(date_from_extractor(extracted.date), tz, now=now, earliest=floor)
+        )
 
     def _parse(
         self, content: bytes, headers: dict[str, str], url: str, spec: SourceSpec

@@ -1,4 +1,9 @@
-"""Request nonces a callback has seen, kept in SQLite so a restart does not forget them."""
+"""Request nonces a callback has seen, and the messages it answered, kept in SQLite so a
+restart does not forget them.
+
+Answered messages are rows of the same table under the channel ``<channel>:answered``
+with the message as the nonce, purged with the nonces.
+"""
 
 from __future__ import annotations
 
@@ -28,5 +33,24 @@ class Nonces:
             )
             return True
 
+    def answered(self, channel: str, message: str) -> bool:
+        """Whether ``message`` was answered (``mark_answered``) within the kept time."""
+        rows = self.db.query(
+            "SELECT 1 FROM nonces WHERE channel = ? AND nonce = ?", (_answered(channel), message)
+        )
+        return bool(rows)
+
+    def mark_answered(self, channel: str, message: str, *, now: int) -> None:
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO nonces (channel, nonce, message, seen_at)"
+                " VALUES (?, ?, ?, ?)",
+                (_answered(channel), message, message, now),
+            )
+
     def count(self, channel: str) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM nonces WHERE channel = ?", (channel,)))
+
+
+def _answered(channel: str) -> str:
+    return f"{channel}:answered"

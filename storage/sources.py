@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from domain.models import FeedState
+from domain.models import SOURCE, FeedState
 from storage.db import Database
 from storage.feeds import Feeds
-
-SOURCE = "source"
 
 
 class Sources:
@@ -40,10 +38,10 @@ class Sources:
             for url, name, spec in stale:
                 self.db.execute(
                     "INSERT INTO feeds (url, title, origin, added_at, kind, spec)"
-                    " VALUES (?, ?, 'config', ?, 'source', ?)"
-                    " ON CONFLICT (url) DO UPDATE SET kind = 'source', spec = excluded.spec,"
+                    " VALUES (?, ?, 'config', ?, ?, ?)"
+                    " ON CONFLICT (url) DO UPDATE SET kind = excluded.kind, spec = excluded.spec,"
                     " title = CASE WHEN excluded.title != '' THEN excluded.title ELSE title END",
-                    (url, name, now, spec),
+                    (url, name, now, SOURCE, spec),
                 )
 
     def add(self, url: str, now: int, *, title: str, spec: str) -> tuple[FeedState, bool]:
@@ -51,9 +49,9 @@ class Sources:
         with self.db.transaction():
             feed, changed = self.feeds.add(url, now, title)
             self.db.execute(
-                "UPDATE feeds SET kind = 'source', spec = ?,"
+                "UPDATE feeds SET kind = ?, spec = ?,"
                 " title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
-                (spec, title, feed.id),
+                (SOURCE, spec, title, feed.id),
             )
             fresh = self.feeds.get(url)
         assert fresh is not None

@@ -4,10 +4,14 @@ each faulty feed's state says what happened, and its next poll backs off."""
 from __future__ import annotations
 
 import gzip
+import logging
 import socket
+
+import pytest
 
 from app.core import Core
 from app.ingest import FeedReport
+from domain.urls import redact_userinfo, redacted
 from tests.conftest import FEEDS, NOW
 from tests.feedserver import FeedServer, Route
 
@@ -155,3 +159,35 @@ def test_backoff_doubles_and_the_feed_is_disabled_after_max_failures(
     assert delays[1] >= 2 * delays[0] - 2 * jitter and delays[2] >= 2 * delays[1] - 2 * jitter
     assert core.storage.feeds.get(feed.url).disabled == 1  # type: ignore[union-attr]
     assert alerts == ["HTTP 500"]
+
+
+def test_a_private_feeds_token_is_not_logged_or_alerted(
+    core: Core, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review #21: userinfo and query of a feed URL stay out of logs and alerts."""
+    url = server.url("/gone").replace("://", "://reader:hunter2@") + "?token=s3cret"
+    feed = core.storage.feeds.ensure(url, NOW)
+    shown: list[str] = []
+    ingestor = core.ingestor()
+    ingestor.on_disabled = lambda f, error: shown.append(f.url)
+    with caplog.at_level(logging.INFO):
+        ingestor.ingest_feed(feed, NOW)
+    # httpx logs request URLs at INFO; setup_logging keeps it at WARNING.
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("app"))
+    assert "ingest.failed" in logged
+    assert "s3cret" not in logged and "hunter2" not in logged
+    assert shown and "s3cret" not in shown[0] and "hunter2" not in shown[0]
+    assert shown[0].endswith("/gone?***") and "://***@127.0.0.1:" in shown[0]
+
+
+def test_redacted_urls() -> None:
+    assert (
+        redacted("https://u:p@feeds.example/rss?key=1#x") == "https://***@feeds.example/rss?***#x"
+    )
+    assert redacted("https://feeds.example/rss.xml") == "https://feeds.example/rss.xml"
+    assert redacted("http://[::1]:8080/a?b") == "http://[::1]:8080/a?***"
+    assert redacted("https://[::1/x?token=9") == "https://[::1/x?***"
+    assert redacted("/srv/feeds/local.xml") == "/srv/feeds/local.xml"
+    assert (
+        redact_userinfo("see http://a:b@h/x and ftp://c@d") == "see http://***@h/x and ftp://***@d"
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import FetchError, NotModified
-from feeds.fetch import fetch, parse_retry_after
+from feeds.fetch import FetchOptions, fetch, parse_retry_after
 from tests.conftest import LOOPBACK
 from tests.feedserver import FeedServer, Route
 
@@ -101,13 +102,51 @@ def test_connection_refused() -> None:
         fetch(f"http://127.0.0.1:{port}/feed", options=replace(LOOPBACK, timeout=2))
 
 
+LOCAL = FetchOptions(allow_local=True)
+
+
 def test_local_paths_and_file_urls(tmp_path: Path) -> None:
     path = tmp_path / "feed.xml"
     path.write_bytes(RSS)
-    assert fetch(str(path)).content == RSS
-    assert fetch(path.as_uri()).content == RSS
+    assert fetch(str(path), options=LOCAL).content == RSS
+    assert fetch(path.as_uri(), options=LOCAL).content == RSS
     with pytest.raises(FetchError, match="not found"):
-        fetch(str(tmp_path / "missing.xml"))
+        fetch(str(tmp_path / "missing.xml"), options=LOCAL)
+
+
+def test_local_files_only_when_the_caller_allows_them(tmp_path: Path) -> None:
+    path = tmp_path / "secret.xml"
+    path.write_bytes(RSS)
+    for url in (str(path), path.as_uri(), "file:///etc/passwd", "feeds/rss.xml"):
+        with pytest.raises(FetchError) as refused:
+            fetch(url)
+        assert refused.value.kind == "scheme"
+
+
+def test_local_reads_are_capped_by_bytes_read(tmp_path: Path) -> None:
+    """``/dev/zero`` has st_size 0 and never ends; a FIFO would block."""
+    small = replace(LOCAL, max_bytes=1000)
+    with pytest.raises(FetchError) as endless:
+        fetch("/dev/zero", options=small)
+    assert endless.value.kind in ("too_large", "unreadable")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(FetchError, match="not a regular file"):
+        fetch(str(fifo), options=small)
+    big = tmp_path / "big.xml"
+    big.write_bytes(b"x" * 1001)
+    with pytest.raises(FetchError) as large:
+        fetch(str(big), options=small)
+    assert large.value.kind == "too_large"
+
+
+def test_http_errors_carry_their_status(server: FeedServer) -> None:
+    for status in (403, 404, 500):
+        server.routes["/s"] = Route(status=status)
+        with pytest.raises(FetchError) as e:
+            fetch(server.url("/s"), options=LOOPBACK)
+        assert e.value.status == status
+        assert e.value.host_unwell == (status != 404)
 
 
 def test_unsupported_scheme() -> None:

@@ -17,7 +17,27 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("domain", "analysis", "digests", "feeds", "storage", "app", "handlers", "channels")
 RANK = {name: i for i, name in enumerate((*LAYERS, "bot"))}
 PURE = ("domain", "analysis", "digests")
-IMPURE_LIBRARIES = {"sqlite3", "sqlite_utils", "httpx", "telegram", "aiohttp", "apscheduler"}
+IMPURE_LIBRARIES = {
+    "sqlite3",
+    "sqlite_utils",
+    "httpx",
+    "telegram",
+    "aiohttp",
+    "apscheduler",
+    "socket",
+    "urllib.request",
+    "requests",
+    "subprocess",
+    "protego",
+    "trafilatura",
+    "charset_normalizer",
+}
+
+
+def _impure(module: str) -> bool:
+    """Whether ``module`` is, or is inside, one of ``IMPURE_LIBRARIES``."""
+    parts = module.split(".")
+    return any(".".join(parts[:i]) in IMPURE_LIBRARIES for i in range(1, len(parts) + 1))
 
 
 def _modules() -> list[Path]:
@@ -94,7 +114,26 @@ def test_pure_layers_do_no_io(layer: str) -> None:
         f"{path.relative_to(ROOT)}:{line}: {module}"
         for path in sorted((ROOT / layer).rglob("*.py"))
         for line, module in _imports(path)
-        if module.split(".")[0] in IMPURE_LIBRARIES
+        if _impure(module)
+    ]
+    assert not offending, "\n".join(offending)
+
+
+def test_the_io_list_covers_network_and_process_libraries() -> None:
+    for module in ("socket", "urllib.request", "requests.adapters", "subprocess", "protego"):
+        assert _impure(module), module
+    for module in ("trafilatura", "charset_normalizer.api"):
+        assert _impure(module), module
+    assert not _impure("urllib.parse") and not _impure("re")
+
+
+def test_channels_do_not_touch_storage() -> None:
+    """A channel gets what it needs (a service, a replay guard) from app/, never SQLite."""
+    offending = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in sorted((ROOT / "channels").rglob("*.py"))
+        for line, module in _imports(path)
+        if module.split(".")[0] == "storage"
     ]
     assert not offending, "\n".join(offending)
 

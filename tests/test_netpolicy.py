@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -237,3 +239,51 @@ def test_other_spellings_of_loopback_are_refused(host: str) -> None:
     """Names and numeric forms the system resolver turns into 127.0.0.1 (no network used)."""
     with pytest.raises(AddressRefused):
         AddressPolicy().vet(host, 80)
+
+
+def test_each_host_name_gets_its_own_connection_pool(tmp_path: Path) -> None:
+    """Review #19: two names on one address never share a TLS connection. The server's
+    certificate is for feeds.test only; after a kept-alive connection to feeds.test, a
+    request to other.test (same address and port) must make its own handshake and fail."""
+    cert, key = _self_signed(tmp_path, "feeds.test")
+    server = FeedServer()
+    server.httpd.RequestHandlerClass.protocol_version = "HTTP/1.1"  # keep-alive
+    server.routes["/f"] = Route(body=RSS)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.httpd.socket = tls.wrap_socket(server.httpd.socket, server_side=True)
+    trust = ssl.create_default_context(cafile=str(cert))
+    policy = AddressPolicy(allow=("127.0.0.0/8",), resolver=lambda h, p: ["127.0.0.1"])
+    made: list[httpx.BaseTransport] = []
+
+    def factory() -> httpx.BaseTransport:
+        made.append(httpx.HTTPTransport(verify=trust))
+        return made[-1]
+
+    transport = PinnedTransport(policy, factory=factory)
+    port = server.httpd.server_address[1]
+    with server, httpx.Client(transport=transport, timeout=5) as client:
+        assert client.get(f"https://feeds.test:{port}/f").content == RSS
+        assert client.get(f"https://feeds.test:{port}/f").content == RSS
+        with pytest.raises(httpx.ConnectError):
+            client.get(f"https://other.test:{port}/f")
+    assert len(made) == 2
+
+
+def test_a_hanging_dns_lookup_has_a_deadline() -> None:
+    """Review #20: getaddrinfo has no timeout; the lookup is cut off after dns_timeout."""
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        release.wait(10)
+        return ["93.184.216.34"]
+
+    policy = AddressPolicy(resolver=hanging, dns_timeout=0.2)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError) as e:
+            policy.vet("slow.example", 80)
+    finally:
+        release.set()
+    assert e.value.kind == "timeout" and time.monotonic() - started < 2
+    assert AddressPolicy(resolver=lambda h, p: ["93.184.216.34"]).vet("x.example", 80)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.core import Core
 from app.ingest import FeedReport
+from domain.errors import FeedError
 from feeds.fetch import fetch
 from feeds.polite import PoliteFetcher
 from feeds.webread import SourceSpec, WebReader
@@ -268,3 +270,121 @@ def test_an_undated_e_paper_article_gets_its_edition_date(core: Core, server: Fe
     assert report.new == 1, report
     (row,) = core.storage.db.query("SELECT published FROM articles")
     assert local(row["published"]) == "2026-11-25 00:00"
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_gone_article_is_marked_seen(core: Core, server: FeedServer, status: int) -> None:
+    url = small_site(server)
+    server.routes["/a/content_1.htm"] = Route(status=status)
+    first = run(core, url)
+    assert first.ok and first.new == 2 and first.failed_pages == 1
+    count = len(server.requests)
+    server.routes["/a/"] = Route(body=LIST + b"<!-- changed -->")
+    again = run(core, url)
+    assert again.ok and again.failed_pages == 0
+    assert "/a/content_1.htm" not in [p for p, _ in server.requests[count:]]
+
+
+def test_a_robots_disallowed_article_is_marked_seen(core: Core, server: FeedServer) -> None:
+    url = small_site(server)
+    server.routes["/robots.txt"] = Route(body=b"User-agent: *\nDisallow: /a/content_2.htm\n")
+    assert run(core, url).new == 2
+    feed = core.storage.feeds.get(url)
+    assert feed is not None
+    seen = core.storage.sources.seen(feed.id, [server.url("/a/content_2.htm")])
+    assert seen == {server.url("/a/content_2.htm")}
+
+
+@pytest.mark.parametrize("status", [403, 500, 502])
+def test_an_unwell_host_stops_the_run(core: Core, server: FeedServer, status: int) -> None:
+    """Not only 429/503 with Retry-After: 403 and any 5xx stop asking (review #15)."""
+    url = small_site(server)
+    server.routes["/a/content_1.htm"] = Route(status=status)
+    report = run(core, url)
+    assert report.ok and report.failed_pages == 1 and report.new == 0
+    assert "/a/content_2.htm" not in requested(server)
+    feed = core.storage.feeds.get(url)
+    assert feed is not None and feed.list_hash is None, "the rest waits for the next run"
+
+
+@pytest.mark.parametrize("status", [500, 429])
+def test_unreachable_robots_txt_is_not_called_disallowed(
+    core: Core, server: FeedServer, status: int
+) -> None:
+    url = small_site(server)
+    server.routes["/robots.txt"] = Route(status=status)
+    report = run(core, url)
+    assert "unreachable" in report.error and "disallowed" not in report.error
+    server.routes["/robots.txt"] = Route(status=401)  # a 4xx: no robots.txt, all allowed
+    assert run(core, url).new == 3
+
+
+def body_site(server: FeedServer, body: str, list_url: str = "/d/") -> str:
+    server.routes["/robots.txt"] = Route(status=404)
+    server.routes[list_url] = Route(
+        body='<a href="/art/b1.htm">长株潭三市联合发布冬季出行指南</a>'.encode()
+    )
+    server.routes["/art/b1.htm"] = Route(
+        body=(
+            "<html><body><h1>指南</h1><p>"
+            + "长株潭三市交通部门联合发布冬季出行指南，提醒市民注意融城干道的临时管制。" * 3
+            + body
+            + "</p></body></html>"
+        ).encode()
+    )
+    return server.url(list_url)
+
+
+def published(core: Core) -> str:
+    (row,) = core.storage.db.query("SELECT published FROM articles")
+    return local(row["published"])
+
+
+def test_a_future_body_date_is_not_the_publication_date(core: Core, server: FeedServer) -> None:
+    """The first date in a body is often a deadline (review #17): it is not the date the
+    reader gives the entry, and the next clue (the extractor, else none) is used."""
+    from feeds.listpage import Listed
+
+    body_site(server, "报名截止到2027年3月1日。")
+    reader = core.web_reader(clock=Timer().clock, sleep=Timer().sleep)
+    listed = Listed(server.url("/art/b1.htm"), "长株潭三市联合发布冬季出行指南", None)
+    article = reader.read_article(SourceSpec(url=server.url("/d/")), listed, None, core.now())
+    assert article.entry.published is None or article.entry.published <= core.now() + 86400
+
+
+def test_the_edition_date_comes_before_an_unlabelled_body_date(
+    core: Core, server: FeedServer
+) -> None:
+    url = body_site(server, "这条干道于2026年10月3日开工。", "/ep/20261125/index.htm")
+    report = run(core, url.replace("20261125", "{date:%Y%m%d}"), links=r"/art/")
+    assert report.new == 1
+    assert published(core) == "2026-11-25 00:00"
+
+
+def test_a_labelled_date_long_before_the_edition_is_refused(core: Core, server: FeedServer) -> None:
+    url = body_site(server, "发布时间：2019-05-01", "/ep/20261125/index.htm")
+    assert run(core, url.replace("20261125", "{date:%Y%m%d}"), links=r"/art/").new == 1
+    assert published(core) == "2026-11-25 00:00"
+
+
+def test_a_page_cannot_offer_a_local_feed(core: Core, server: FeedServer, tmp_path: Path) -> None:
+    """``<link rel="alternate" href="file:///…">`` is never read (review #1)."""
+    secret = tmp_path / "secret.xml"
+    secret.write_bytes(
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>secret</title>"
+        b"<item><title>private</title><link>http://x.cn/1</link></item></channel></rss>"
+    )
+    server.routes["/robots.txt"] = Route(status=404)
+    server.routes["/evil/"] = Route(
+        body=(
+            f'<html><head><link rel="alternate" type="application/rss+xml" '
+            f'href="{secret.as_uri()}"></head><body>'
+            f'<a href="{tmp_path.as_uri()}/content_1.htm">长株潭一体化本地文件</a></body></html>'
+        ).encode()
+    )
+    with pytest.raises(FeedError) as refused:
+        core.probe_page(server.url("/evil/"))
+    assert refused.value.kind == "no_links"
+    with pytest.raises(FeedError) as direct:
+        core.probe_feed(secret.as_uri())
+    assert direct.value.kind == "scheme"

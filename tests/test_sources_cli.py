@@ -173,3 +173,28 @@ def test_a_source_that_fails_its_first_read_is_not_kept(
     assert code == 1 and "HTTP 500" in out and "(not added)" in out
     code, out, _ = run(capsys, "--db", db, "feeds", "list")
     assert url not in out
+
+
+def test_config_and_the_command_line_share_one_source_check(tmp_path: Path) -> None:
+    """Review #26: the config validates a page with ``SourceSpec.checked``, so both say
+    the same thing about the same mistake."""
+    from feeds.webread import SourceSpec
+
+    with pytest.raises(ValueError) as direct:
+        SourceSpec(url="http://example.invalid/", links="(").checked()
+    path = tmp_path / "bad.toml"
+    path.write_text('[[sources.pages]]\nurl = "http://example.invalid/"\nlinks = "("\n')
+    with pytest.raises(ConfigError) as configured:
+        load_settings(path, environ={})
+    assert str(configured.value) == f"sources.pages[0]: {direct.value}"
+
+
+def test_one_source_kind() -> None:
+    """Review #27: the kind string of a web source is defined once, in domain.models."""
+    import feeds.webread
+    import storage.sources
+    from domain.models import SOURCE
+
+    for module in (feeds.webread, storage.sources):
+        assert getattr(module, "SOURCE", SOURCE) is SOURCE
+    assert "'source'" not in Path(storage.sources.__file__).read_text().split('"""', 2)[2]

@@ -87,6 +87,37 @@ def test_identity_and_site() -> None:
     assert not looks_like_article("http://www.other.cn/c/content_9.htm", base)
 
 
+def test_identity_keeps_the_query_but_not_tracking() -> None:
+    """``show.php?id=77`` and ``?id=78`` are two articles (review #2)."""
+    a, b = "http://x.cn/news2/show.php?id=77", "http://x.cn/news2/show.php?id=78"
+    assert identity(a) != identity(b)
+    assert identity(a + "&utm_source=wx&spm=1.2&from=timeline&share=1") == a
+    assert identity("http://x.cn/c/content_9.htm?utm_medium=x") == "http://x.cn/c/content_9.htm"
+    page = parse_list(
+        f'<a href="{a}">长株潭三市联合发布第一批政策</a>'
+        f'<a href="{b}">长株潭三市联合发布第二批政策</a>',
+        "http://x.cn/news2/list.php",
+    )
+    assert [x.url for x in page.articles] == [a, b]
+
+
+def test_list_pages_give_only_web_links() -> None:
+    """A page cannot point the bot at local files (review #1)."""
+    html = (
+        '<html><head><link rel="alternate" type="application/rss+xml" href="file:///tmp/s.xml">'
+        '<link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>'
+        '<a href="file:///tmp/content_1.htm">长株潭一体化本地文件一</a>'
+        '<a href="ftp://x.cn/content_2.htm">长株潭一体化文件传输二</a>'
+        '<a href="http://[x/content_3.htm">长株潭一体化坏网址三</a>'
+        '<a href="file:///tmp/node_2.htm">下一版</a>'
+        '<a href="/c/content_4.htm">长株潭一体化网页文章四</a></body></html>'
+    )
+    page = parse_list(html, "http://x.cn/l/", links=r"content_", pages=r"node_")
+    assert page.feeds == ("http://x.cn/rss.xml",)
+    assert [a.url for a in page.articles] == ["http://x.cn/c/content_4.htm"]
+    assert page.pages == ()
+
+
 def test_heuristic_skips_site_chrome_and_keeps_full_titles() -> None:
     text = (WEB / "gov-list.html").read_text(encoding="utf-8")
     page = parse_list(text, "http://h.cn/gov/szdt/index.html")

@@ -76,7 +76,9 @@ def make_world(sample_core: Core, base: Path, *, encrypted: bool) -> World:
     sample_core.storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(sample_core.storage.db.path, dst)
     config = base / "config.toml"
-    config.write_text(CONFIG.format(app_id=APP_ID), encoding="utf-8")
+    # Plain mode must be allowed explicitly (it signs no body).
+    plain = "" if encrypted else "allow_plain = true\n"
+    config.write_text(CONFIG.format(app_id=APP_ID) + plain, encoding="utf-8")
     environ = {"WECHAT_TOKEN": TOKEN}
     if encrypted:
         environ["WECHAT_AES_KEY"] = AES_KEY
@@ -398,17 +400,56 @@ def test_concurrent_retries_share_one_processing(world: World) -> None:
     assert world.service.calls == 1
 
 
-def test_slow_answer_says_busy_then_retry_gets_result(world: World) -> None:
+async def attempt(chat: Phone, xml: str, wait: float) -> tuple[int, str] | None:
+    """One request as WeChat sends it: it gives up after ``wait`` seconds (None)."""
+    chat.nonces += 1
+    params = signed(nonce=f"nonce-{chat.nonces}")
+    try:
+        resp = await chat.client.post(
+            "/wechat",
+            data=xml.encode("utf-8"),
+            params=params,
+            timeout=aiohttp.ClientTimeout(total=wait),
+        )
+        return resp.status, await resp.text()
+    except TimeoutError:
+        return None
+
+
+def content(answer: tuple[int, str] | None) -> str:
+    assert answer is not None and answer[0] == 200, answer
+    return ET.fromstring(answer[1]).findtext("Content") or ""
+
+
+def test_a_slow_reply_is_delivered_on_wechats_retry(world: World) -> None:
+    """Review #6: the first request gets no response in time, so WeChat retries; the
+    retry gets the finished reply, which was processed once."""
     world.service.delay = 0.5
 
     async def scenario(chat: Phone) -> None:
-        busy = await chat.say("订阅 株洲", msg_id=900)
-        assert busy.findtext("Content") == BUSY
-        await asyncio.sleep(0.8)  # the work went on; WeChat's retry gets the real reply
-        done = await chat.say("订阅 株洲", msg_id=900)
-        assert "已订阅：株洲" in (done.findtext("Content") or "")
+        xml = message_xml("订阅 株洲", 900)
+        assert await attempt(chat, xml, wait=0.35) is None, "no response in WeChat's time"
+        done = await attempt(chat, xml, wait=2.0)
+        assert "已订阅：株洲" in content(done)
 
-    run(world, scenario, timeout=0.1)
+    run(world, scenario, timeout=0.2, hold=0.6)
+    assert world.service.calls == 1
+    stored = world.core.storage.chats.get("wechat", USER)
+    assert stored is not None and Subscription("株洲") in stored.subscriptions
+
+
+def test_only_the_last_retry_says_busy_and_more_gets_the_reply(world: World) -> None:
+    world.service.delay = 1.2
+
+    async def scenario(chat: Phone) -> None:
+        xml = message_xml("订阅 湘潭", 901)
+        assert await attempt(chat, xml, wait=0.3) is None
+        assert await attempt(chat, xml, wait=0.3) is None
+        assert content(await attempt(chat, xml, wait=2.0)) == BUSY
+        await asyncio.sleep(1.0)  # the work went on
+        assert "已订阅：湘潭" in await chat.reply("更多")
+
+    run(world, scenario, timeout=0.15, hold=0.4)
     assert world.service.calls == 1
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.core import Core
 from channels.wechat import create_app
+from domain.errors import ConfigError
 from domain.models import Subscription
 from tests.conftest import NOW, FakeClock
 from tests.test_wechat import Phone, World, chats_state, make_world, message_xml, signed
@@ -114,3 +117,49 @@ def test_old_nonces_are_purged(w: World) -> None:
 
     run(scenario)
     assert world.core.storage.nonces.count("wechat") == 1
+
+
+def test_a_forged_body_under_a_captured_query_is_refused_after_a_restart(w: World) -> None:
+    """Review #7: the same sender and MsgId with another Content is another message."""
+    captured = signed(nonce="captured-2")
+
+    async def scenario(stack: list[Any]) -> None:
+        chat = await phone(w, stack)
+        status, first = await chat.post(message_xml("订阅 湘潭", 71), captured)
+        assert status == 200 and "已订阅：湘潭" in first
+        again = await phone(w, stack)  # a restart: the in-memory replies are gone
+        forged = message_xml("订阅 株洲 交通", 71)
+        status, text = await again.post(forged, captured)
+        assert status == 403 and "株洲" not in text
+
+    run(scenario)
+    assert w.service.calls == 1
+    mine = w.core.storage.chats.get("wechat", "oUser-湘潭-001")
+    assert mine is not None and mine.subscriptions == (Subscription("湘潭"),)
+
+
+def test_an_answered_message_is_not_processed_again_after_a_restart(w: World) -> None:
+    captured = signed(nonce="captured-3")
+
+    async def scenario(stack: list[Any]) -> None:
+        chat = await phone(w, stack)
+        xml = message_xml("退订 全部", 72)
+        assert (await chat.post(xml, captured))[0] == 200
+        again = await phone(w, stack)
+        assert (await again.post(xml, captured))[0] == 403
+        assert (await again.post(xml))[0] == 403, "nor under a fresh nonce"
+
+    run(scenario)
+    assert w.service.calls == 1
+
+
+def test_plain_mode_needs_allow_plain(sample_core: Core, tmp_path: Path) -> None:
+    """Review #8: plain mode signs no body; it is refused unless allowed."""
+    world = make_world(sample_core, tmp_path, encrypted=False)
+    try:
+        cfg = dataclasses.replace(world.core.settings.wechat, allow_plain=False)
+        world.core.settings = dataclasses.replace(world.core.settings, wechat=cfg)
+        with pytest.raises(ConfigError, match="allow_plain"):
+            create_app(world.core, world.service)
+    finally:
+        world.core.close()
