@@ -7,6 +7,7 @@ import re
 from domain.errors import FeedError, ParseError
 from domain.models import FeedState
 from domain.reply import BOLD, Block, Reply, Span, block, line, say
+from domain.urls import redacted
 from feeds.webread import SourceSpec
 from handlers.context import Context, Request
 
@@ -49,7 +50,8 @@ def _feed_block(feed: FeedState) -> Block:
     state = "✅" if feed.active else "⛔ 已停用"
     if feed.active and feed.consecutive_failures:
         state = f"⚠️ 连续失败 {feed.consecutive_failures} 次"
-    lines = [line(f"{state} {feed.title or feed.url}"), line(feed.url)]
+    url = redacted(feed.url)  # a private feed's token never reaches a chat
+    lines = [line(f"{state} {feed.title or url}"), line(url)]
     if feed.last_error:
         lines.append(line("最近错误：" + feed_error_zh(feed.last_error_kind, feed.last_error)))
     return Block(tuple(lines))

@@ -245,3 +245,11 @@ def test_feed_errors_read_in_chinese_without_english_detail() -> None:
         "timeout", "timed out (ReadTimeout)"
     )
     assert feed_error_zh(None, "KeyError: x") == "读取失败"
+
+
+def test_feeds_list_redacts_private_feed_tokens(sample_copy: Core) -> None:
+    sample_copy.storage.feeds.add("https://user:pw@feeds.example/rss?token=s3cret", 1)
+    text = (
+        ChatService(sample_copy).command(Request("console", "a", is_admin=True), "feeds", "").text
+    )
+    assert "s3cret" not in text and "pw@" not in text and "feeds.example" in text
