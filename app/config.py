@@ -111,6 +111,9 @@ class DigestSettings:
     empty_week: str = "notice"
     lookback_days: int = 7
     chart: bool = True
+    max_stories: int = 12  # stories listed; the rest are counted
+    max_figures: int = 8  # key figures in the condensed block
+    alerts_per_day: int = 3  # instant keyword alerts per chat and day, at most
 
 
 @dataclass(frozen=True)

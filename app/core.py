@@ -5,6 +5,7 @@ Channels (CLI, console, Telegram, WeCom) receive a ``Core`` and never build thei
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -68,6 +69,13 @@ class Core:
     @cached_property
     def tagger(self) -> Tagger:
         return Tagger(self.taxonomy)
+
+    @cached_property
+    def locate(self) -> Callable[[str], tuple[str, ...]]:
+        """The cities a folded sentence names (cached: the same sentences come back in
+        every digest of a period)."""
+        tagger = self.tagger
+        return functools.lru_cache(maxsize=65536)(lambda sentence: tagger.cities("", sentence))
 
     def fetch_options(self) -> FetchOptions:
         feeds = self.settings.feeds

@@ -14,13 +14,14 @@ import dataclasses
 import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.core import Core
+from app.tracking import Period
 from digests.chart import render_chart
-from digests.compose import Digest, StoryPool, compose
+from digests.compose import Digest, compose
 from digests.render import render_empty, render_html, render_markdown, render_text
 from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
 from domain.errors import (
@@ -32,7 +33,7 @@ from domain.errors import (
     RateLimitedError,
     RejectedError,
 )
-from domain.models import Chat, Story
+from domain.models import Chat, Subscription
 from domain.schedule import next_due
 from storage.deliveries import Part, PlannedPart
 
@@ -49,7 +50,7 @@ def digest_for(
     now: int,
     *,
     settle: int = 0,
-    pools: dict[tuple[int, int], tuple[list[Story], StoryPool]] | None = None,
+    pools: dict[tuple[int, int], Period] | None = None,
 ) -> Digest:
     """The digest ``chat`` is owed at ``now``: stories first seen in [last digest, end).
 
@@ -63,22 +64,38 @@ def digest_for(
     since = chat.last_digest_at if chat.last_digest_at is not None else end - lookback
     key = (since, end)
     if pools is not None and key in pools:
-        stories, pool = pools[key]
+        period = pools[key]
     else:
-        stories = core.storage.articles.recent_stories(since, end)
-        pool = StoryPool(stories)
+        period = Period.load(core, since, end)
         if pools is not None:  # most chats share a period: load and index it once
-            pools[key] = (stories, pool)
+            pools[key] = period
+    return compose_for(core, chat.subscriptions, chat.watches, period, chat.timezone)
+
+
+def compose_for(
+    core: Core,
+    subscriptions: Sequence[Subscription],
+    watches: Sequence[str],
+    period: Period,
+    timezone: str,
+) -> Digest:
+    """The digest of ``period`` for these subscriptions and watched keywords."""
+    settings = core.settings.digest
     return compose(
-        stories,
-        chat.subscriptions,
-        since=since,
-        until=end,
-        pool=pool,
-        timezone=chat.timezone,
+        period.stories,
+        subscriptions,
+        since=period.since,
+        until=period.until,
+        pool=period.pool,
+        timezone=timezone,
+        max_stories=settings.max_stories,
+        max_figures=settings.max_figures,
         city_order=core.taxonomy.city_names,
         topic_order=core.taxonomy.topic_names,
         title=core.taxonomy.digest_title,
+        watched=period.watched(watches),
+        series=period.series,
+        locate=core.locate,
     )
 
 
@@ -113,12 +130,12 @@ class Planner:
         """Plan the digest of every due chat (every subscribed chat with ``force``)."""
         store = self.core.storage
         chats = (
-            [c for c in store.chats.all() if c.active and c.subscriptions and not c.paused]
+            [c for c in store.chats.all() if c.active and c.follows and not c.paused]
             if force
             else store.chats.due(now)
         )
         planned = 0
-        pools: dict[tuple[int, int], tuple[list[Story], StoryPool]] = {}
+        pools: dict[tuple[int, int], Period] = {}
         for chat in chats:
             if channels and chat.channel not in channels:
                 continue

@@ -3,21 +3,31 @@
 Pure: stories, subscriptions and the period come in, a frozen :class:`Digest` goes out.
 A story appears once, in exactly one section, the first (city, topic) pair in taxonomy
 order that the subscriptions asked for ("城市·主题"; a story without a city goes under
-its topic alone). The condensed key figures of the whole digest come first in every
-rendering, so they are computed here, once, with :func:`analysis.summary.condense`.
+its topic alone). The condensed block (headline and key figures, each figure once)
+comes first in every rendering, so it is computed here, once, with
+:mod:`digests.condense`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from analysis.figures import KEY_KINDS, Figure
-from analysis.summary import condense
+from analysis.figures import Figure
+from analysis.progress import Series
+from digests.condense import (
+    KEY_KINDS,
+    KeyFigure,
+    Locate,
+    figure_from,
+    format_day,
+    headline,
+    key_figures,
+)
 from domain.models import Story, Subscription
 
 __all__ = [
@@ -25,6 +35,7 @@ __all__ = [
     "Digest",
     "DigestSection",
     "compose",
+    "figure_from",
     "format_day",
     "story_figures",
     "story_time",
@@ -33,10 +44,7 @@ __all__ = [
 DEFAULT_TITLE = "一体化周报"  # used only when the taxonomy names no digest title
 OTHER_LABEL = "其他"  # a story with neither city nor topic (only a catch-all subscription)
 
-_FIGURE_FIELDS = frozenset(f.name for f in dataclasses.fields(Figure))
-_REQUIRED_FIELDS = frozenset(
-    f.name for f in dataclasses.fields(Figure) if f.default is dataclasses.MISSING
-)
+WATCH_MARK = "关键词："  # the section of stories found by a watched keyword only
 
 
 @dataclass(frozen=True)
@@ -51,23 +59,28 @@ class DigestSection:
     stories: tuple[Story, ...]
     city: str | None = None
     topic: str | None = None
+    keyword: str | None = None  # a watched keyword's section
 
 
 @dataclass(frozen=True)
 class Digest:
     """The stories of one period for one chat, ready to render.
 
-    ``omitted`` counts matching stories left out by the ``max_stories`` cap (the
-    renderers say "另有 N 条未列出"); they are not in ``story_ids``.
+    ``headline`` (one or two lines) and ``key_figures`` are the condensed block;
+    ``more_figures`` counts the key figures beyond the cap. ``omitted`` counts matching
+    stories left out by the ``max_stories`` cap (the renderers say "另有 N 条未列出");
+    they are not in ``story_ids``.
     """
 
     title: str
     since: int
     until: int
-    figures: tuple[tuple[str, tuple[str, ...]], ...]
     sections: tuple[DigestSection, ...]
     story_ids: tuple[int, ...]
     omitted: int = 0
+    headline: str = ""
+    key_figures: tuple[KeyFigure, ...] = ()
+    more_figures: int = 0
 
     @property
     def empty(self) -> bool:
@@ -98,31 +111,7 @@ def story_figures(story: Story) -> list[Figure]:
 
 
 def _parse_figures(story: Story) -> list[Figure]:
-    figures: list[Figure] = []
-    for data in story.figures:
-        if not isinstance(data, dict) or not _REQUIRED_FIELDS.issubset(data):
-            continue
-        fields = {k: v for k, v in data.items() if k in _FIGURE_FIELDS}
-        value = fields["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if not all(isinstance(fields[k], str) for k in ("kind", "unit", "subject", "text")):
-            continue
-        if any(
-            fields.get(k) is not None and not isinstance(fields[k], int)
-            for k in ("done", "total", "in_progress")
-        ):
-            continue
-        fields["value"] = float(value)
-        figures.append(Figure(**fields))  # type: ignore[arg-type]
-    return figures
-
-
-def format_day(timestamp: int, tz: ZoneInfo, *, year: bool = False) -> str:
-    """``11月16日`` (``2026年11月16日`` with ``year``) in the given timezone."""
-    moment = datetime.fromtimestamp(timestamp, tz)
-    day = f"{moment.month}月{moment.day}日"
-    return f"{moment.year}年{day}" if year else day
+    return [f for f in map(figure_from, story.figures) if f is not None]
 
 
 def _period_title(prefix: str, since: int, until: int, tz: ZoneInfo) -> str:
@@ -170,21 +159,26 @@ def _label(city: str | None, topic: str | None) -> str:
     return "·".join(x for x in (city, topic) if x) or OTHER_LABEL
 
 
-def _importance(story: Story) -> tuple[int, int, int, int]:
-    """Which stories survive the cap: carried by more outlets, with figures, newer."""
-    return (-story.source_count, -min(len(story.figures), 1), -story_time(story), story.id)
+def _carried(story: Story) -> int:
+    """What a story carries: its key figures (up to three count) and its outlets."""
+    key = sum(1 for f in story_figures(story) if f.kind in KEY_KINDS)
+    return 2 * min(key, 3) + min(story.source_count, 5)
+
+
+def _importance(story: Story) -> tuple[int, int, int]:
+    """Order of the pool: carries more, then newer."""
+    return (-_carried(story), -story_time(story), story.id)
 
 
 class StoryPool:
-    """A week's stories prepared once for many digests: in importance order, indexed by
-    city and topic, so a digest looks up its subscriptions instead of scanning them all."""
+    """A period's stories prepared once for many digests: in importance order, indexed by
+    city, topic and id, so a digest looks up its subscriptions instead of scanning them all."""
 
     def __init__(self, stories: Sequence[Story]) -> None:
         unique = {s.id: s for s in reversed(stories)}  # the first occurrence wins
         self.stories: list[Story] = sorted(unique.values(), key=_importance)
-        self._all = range(len(self.stories))
-        times = [s.first_seen for s in self.stories]
-        self._span = (min(times), max(times)) if times else (0, -1)
+        self._carried = [_carried(s) for s in self.stories]
+        self._index = {s.id: i for i, s in enumerate(self.stories)}
         self._city: dict[str, set[int]] = {}
         self._topic: dict[str, set[int]] = {}
         for i, story in enumerate(self.stories):
@@ -193,28 +187,37 @@ class StoryPool:
             for topic in story.topics:
                 self._topic.setdefault(topic, set()).add(i)
 
+    def _subscribed(self, sub: Subscription) -> set[int] | range:
+        if sub.city and sub.topic:
+            return self._city.get(sub.city, set()) & self._topic.get(sub.topic, set())
+        if sub.city:
+            return self._city.get(sub.city, set())
+        if sub.topic:
+            return self._topic.get(sub.topic, set())
+        return range(len(self.stories))
+
     def matching(
-        self, subscriptions: Sequence[Subscription], since: int, until: int, limit: int
-    ) -> tuple[list[Story], int]:
-        """The ``limit`` most important stories first seen in [since, until) that match
-        any subscription, and how many match in all."""
-        found: set[int] = set()
+        self,
+        subscriptions: Sequence[Subscription],
+        since: int,
+        until: int,
+        limit: int,
+        watched: Mapping[str, Collection[int]] | None = None,
+    ) -> tuple[list[Story], list[Story]]:
+        """The ``limit`` stories first seen in [since, until) that match a subscription or
+        a watched keyword (``watched``: keyword to matching story ids) and carry most,
+        and every matching story in pool order.
+
+        Ranked by what a story carries (key figures, outlets) plus how many of the
+        chat's subscriptions and watches it matches."""
+        hits: Counter[int] = Counter()
         for sub in subscriptions:
-            if sub.city and sub.topic:
-                found |= self._city.get(sub.city, set()) & self._topic.get(sub.topic, set())
-            elif sub.city:
-                found |= self._city.get(sub.city, set())
-            elif sub.topic:
-                found |= self._topic.get(sub.topic, set())
-            else:
-                found.update(self._all)
-        if since <= self._span[0] and self._span[1] < until:  # the usual case: one period
-            top = heapq.nsmallest(limit, found) if limit < len(found) else sorted(found)
-            return [self.stories[i] for i in top], len(found)
-        inside = [
-            self.stories[i] for i in sorted(found) if since <= self.stories[i].first_seen < until
-        ]
-        return inside[:limit], len(inside)
+            hits.update(self._subscribed(sub))
+        for ids in (watched or {}).values():
+            hits.update(self._index[i] for i in ids if i in self._index)
+        found = [i for i in sorted(hits) if since <= self.stories[i].first_seen < until]
+        ranked = heapq.nsmallest(limit, found, key=lambda i: (-self._carried[i] - hits[i], i))
+        return [self.stories[i] for i in ranked], [self.stories[i] for i in found]
 
 
 def compose(
@@ -224,59 +227,73 @@ def compose(
     since: int,
     until: int,
     timezone: str = "Asia/Shanghai",
-    max_stories: int = 30,
+    max_stories: int = 12,
+    max_figures: int = 8,
     city_order: Sequence[str] = (),
     topic_order: Sequence[str] = (),
     title: str = DEFAULT_TITLE,
     pool: StoryPool | None = None,
+    watched: Mapping[str, Collection[int]] | None = None,
+    series: Sequence[Series] = (),
+    locate: Locate | None = None,
 ) -> Digest:
-    """Stories with ``since <= story.first_seen < until`` that match any subscription.
+    """Stories with ``since <= story.first_seen < until`` that match any subscription or
+    watched keyword, and the condensed block of the period.
 
     Each story appears once (by id), even when it matches several subscriptions. With
-    more than ``max_stories`` matches the most important are kept (more sources, then
-    with figures, then newest) and the rest counted in ``Digest.omitted``. Sections are
-    ordered by city then topic order (sections without a city after the cities); inside
-    a section stories are newest first. ``figures`` condenses the figures of the listed
-    stories per section label. No subscriptions means nothing matches. Pass ``pool``
-    (built from ``stories``) when composing many digests from the same stories. The
-    orders and the ``title`` are the region's, from its taxonomy.
+    more than ``max_stories`` matches those that carry most are kept (key figures,
+    outlets, subscriptions matched) and the rest counted in ``Digest.omitted``. Sections
+    are ordered by city then topic order (sections without a city after the cities, the
+    stories found only by a watched keyword last); inside a section stories are newest
+    first. The key figures are those of every matching story, merged
+    (:func:`digests.condense.key_figures`; ``series`` gives task lists their previous
+    point, ``locate`` the cities a sentence names), the first ``max_figures`` kept. No
+    subscriptions and no watches means nothing matches. Pass ``pool`` (built from
+    ``stories``) when composing many digests from the same stories. The orders and the
+    ``title`` are the region's, from its taxonomy.
     """
     tz = ZoneInfo(timezone)
-    kept, total = (pool or StoryPool(stories)).matching(
-        subscriptions, since, until, max(0, max_stories)
+    watched = watched or {}
+    kept, matching = (pool or StoryPool(stories)).matching(
+        subscriptions, since, until, max(0, max_stories), watched
     )
-    omitted = total - len(kept)
-
     groups: dict[tuple[str | None, str | None], list[Story]] = {}
+    by_keyword: dict[str, list[Story]] = {}
     for story in kept:
+        if not any(sub.matches(story) for sub in subscriptions):
+            word = next(w for w, ids in watched.items() if story.id in ids)
+            by_keyword.setdefault(word, []).append(story)
+            continue
         place = _placement(story, subscriptions, city_order, topic_order)
         groups.setdefault(place, []).append(story)
     order = sorted(groups, key=lambda p: (_rank(p[0], city_order), _rank(p[1], topic_order)))
     sections = tuple(
         DigestSection(
             label=_label(city, topic),
-            stories=tuple(
-                sorted(groups[(city, topic)], key=lambda s: (-story_time(s), -s.first_seen, s.id))
-            ),
+            stories=_newest(groups[(city, topic)]),
             city=city,
             topic=topic,
         )
         for city, topic in order
+    ) + tuple(
+        DigestSection(label=f"{WATCH_MARK}{word}", stories=_newest(by_keyword[word]), keyword=word)
+        for word in watched
+        if word in by_keyword
     )
-    by_label: dict[str, list[Figure]] = {}
-    for section in sections:
-        for story in section.stories:
-            # The digest's key-figure block holds key kinds only; counts and rates stay in
-            # the story lines.
-            key = [f for f in story_figures(story) if f.kind in KEY_KINDS]
-            by_label.setdefault(section.label, []).extend(key)
-    figures = tuple((label, tuple(lines)) for label, lines in condense(by_label))
+    figures = key_figures(matching, series=series, locate=locate)
+    shown = tuple(figures[: max(0, max_figures)])
     return Digest(
         title=_period_title(title, since, until, tz),
         since=since,
         until=until,
-        figures=figures,
+        headline=headline(figures, tz),
+        key_figures=shown,
+        more_figures=len(figures) - len(shown),
         sections=sections,
         story_ids=tuple(story.id for section in sections for story in section.stories),
-        omitted=omitted,
+        omitted=len(matching) - len(kept),
     )
+
+
+def _newest(stories: Sequence[Story]) -> tuple[Story, ...]:
+    return tuple(sorted(stories, key=lambda s: (-story_time(s), -s.first_seen, s.id)))

@@ -109,3 +109,11 @@ class Chat:
     active: bool = True  # False after the chat blocked us, until it writes again
     last_digest_at: int | None = None  # end of the period the last delivered digest covered
     next_due_at: int | None = None
+    watches: tuple[str, ...] = ()  # keywords watched beside the subscriptions
+    alerts: bool = False  # instant alerts when a new story matches a watch
+    alerts_checked_at: int | None = None  # stories first seen before this were looked at
+
+    @property
+    def follows(self) -> bool:
+        """Subscribed to something: a city, a topic or a keyword."""
+        return bool(self.subscriptions or self.watches)

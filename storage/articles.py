@@ -237,8 +237,8 @@ class Articles:
         marks = ",".join("?" * len(ids))
         rows = self.db.query(f"SELECT * FROM stories WHERE id IN ({marks})", tuple(ids))
         arts = self.db.query(
-            f"SELECT story_id, url, figures FROM articles WHERE story_id IN ({marks})"
-            " ORDER BY published, id",
+            f"SELECT story_id, url, published, figures FROM articles"
+            f" WHERE story_id IN ({marks}) ORDER BY published, id",
             tuple(ids),
         )
         sources: dict[int, list[str]] = {}
@@ -247,7 +247,13 @@ class Articles:
             urls = sources.setdefault(a["story_id"], [])
             if a["url"] and a["url"] not in urls:
                 urls.append(a["url"])
-            figures.setdefault(a["story_id"], []).extend(json.loads(a["figures"]))
+            # Each figure says which article reported it, and when: merged key figures
+            # keep every source link, progress points their dates.
+            figures.setdefault(a["story_id"], []).extend(
+                {**f, "url": a["url"], "published": a["published"]}
+                for f in json.loads(a["figures"])
+                if isinstance(f, dict)
+            )
         out = {}
         for r in rows:
             r["figures"] = json.dumps(figures.get(r["id"], []), ensure_ascii=False)
@@ -279,6 +285,29 @@ class Articles:
         ]
         by_id = self.stories(ids)
         return [by_id[i] for i in ids]
+
+    def task_reports(self, until: int | None = None) -> list[dict[str, Any]]:
+        """Every stored article that reported a task list (published before ``until``):
+        ``{"published", "url", "cities", "topics", "figures"}`` rows, oldest first."""
+        sql = (
+            "SELECT published, url, cities, topics, figures FROM articles"
+            " WHERE figures LIKE '%\"tasks\"%'"
+        )
+        params: list[Any] = []
+        if until is not None:
+            sql += " AND published < ?"
+            params.append(until)
+        rows = self.db.query(sql + " ORDER BY published, id", params)
+        return [
+            {
+                "published": r["published"],
+                "url": r["url"],
+                "cities": json.loads(r["cities"]),
+                "topics": json.loads(r["topics"]),
+                "figures": [f for f in json.loads(r["figures"]) if isinstance(f, dict)],
+            }
+            for r in rows
+        ]
 
     def counts(self) -> dict[str, int]:
         return {

@@ -10,7 +10,9 @@ from storage.db import Database
 MAX_SUBSCRIPTIONS = 30
 
 
-def _chat(row: dict[str, Any], subs: tuple[Subscription, ...]) -> Chat:
+def _chat(
+    row: dict[str, Any], subs: tuple[Subscription, ...], watches: tuple[str, ...] = ()
+) -> Chat:
     return Chat(
         id=row["id"],
         channel=row["channel"],
@@ -24,6 +26,9 @@ def _chat(row: dict[str, Any], subs: tuple[Subscription, ...]) -> Chat:
         active=bool(row["active"]),
         last_digest_at=row["last_digest_at"],
         next_due_at=row["next_due_at"],
+        watches=watches,
+        alerts=bool(row.get("alerts")),
+        alerts_checked_at=row.get("alerts_checked_at"),
     )
 
 
@@ -79,7 +84,58 @@ class Chats:
             "SELECT city, topic FROM subscriptions WHERE chat_id = ? ORDER BY created_at, rowid",
             (row["id"],),
         )
-        return _chat(row, tuple(Subscription(s["city"] or None, s["topic"] or None) for s in subs))
+        watches = self.db.query(
+            "SELECT keyword FROM watches WHERE chat_id = ? ORDER BY created_at, rowid",
+            (row["id"],),
+        )
+        return _chat(
+            row,
+            tuple(Subscription(s["city"] or None, s["topic"] or None) for s in subs),
+            tuple(w["keyword"] for w in watches),
+        )
+
+    def watch(self, chat_id: int, keywords: list[str], now: int) -> list[str]:
+        """Watch keywords; returns those that were new. Watches and subscriptions share
+        the limit of ``MAX_SUBSCRIPTIONS``."""
+        added = []
+        with self.db.transaction():
+            count = int(
+                self.db.scalar(
+                    "SELECT (SELECT COUNT(*) FROM subscriptions WHERE chat_id = :c)"
+                    " + (SELECT COUNT(*) FROM watches WHERE chat_id = :c)",
+                    {"c": chat_id},
+                )
+            )
+            for keyword in keywords:
+                if count >= MAX_SUBSCRIPTIONS:
+                    break
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO watches (chat_id, keyword, created_at) VALUES (?, ?, ?)",
+                    (chat_id, keyword, now),
+                )
+                if cur.rowcount:
+                    added.append(keyword)
+                    count += 1
+        return added
+
+    def unwatch(self, chat_id: int, keywords: list[str]) -> list[str]:
+        removed = []
+        with self.db.transaction():
+            for keyword in keywords:
+                cur = self.db.execute(
+                    "DELETE FROM watches WHERE chat_id = ? AND keyword = ?", (chat_id, keyword)
+                )
+                if cur.rowcount:
+                    removed.append(keyword)
+        return removed
+
+    def alerting(self) -> list[Chat]:
+        """Active chats with instant alerts on and at least one watch."""
+        rows = self.db.query(
+            "SELECT * FROM chats WHERE active = 1 AND alerts = 1 AND EXISTS"
+            " (SELECT 1 FROM watches w WHERE w.chat_id = chats.id) ORDER BY id"
+        )
+        return [self._load(r) for r in rows]
 
     def subscribe(self, chat_id: int, subs: list[Subscription], now: int) -> list[Subscription]:
         """Add subscriptions; returns those that were new."""
@@ -123,6 +179,8 @@ class Chats:
             "next_due_at",
             "last_digest_at",
             "kind",
+            "alerts",
+            "alerts_checked_at",
         }
         unknown = set(fields) - allowed
         if unknown:
@@ -156,15 +214,21 @@ class Chats:
                     " SELECT ?, city, topic, created_at FROM subscriptions WHERE chat_id = ?",
                     (target.id, source.id),
                 )
+                self.db.execute(
+                    "INSERT OR IGNORE INTO watches (chat_id, keyword, created_at)"
+                    " SELECT ?, keyword, created_at FROM watches WHERE chat_id = ?",
+                    (target.id, source.id),
+                )
                 self.db.execute("UPDATE chats SET active = 0 WHERE id = ?", (source.id,))
                 return target.id
 
     def due(self, now: int) -> list[Chat]:
-        """Active, unpaused chats with subscriptions whose next digest is due."""
+        """Active, unpaused chats with subscriptions or watches whose next digest is due."""
         rows = self.db.query(
             "SELECT * FROM chats WHERE active = 1 AND paused = 0 AND next_due_at IS NOT NULL"
-            " AND next_due_at <= ? AND EXISTS (SELECT 1 FROM subscriptions s"
-            " WHERE s.chat_id = chats.id) ORDER BY next_due_at, id",
+            " AND next_due_at <= ? AND (EXISTS (SELECT 1 FROM subscriptions s"
+            " WHERE s.chat_id = chats.id) OR EXISTS (SELECT 1 FROM watches w"
+            " WHERE w.chat_id = chats.id)) ORDER BY next_due_at, id",
             (now,),
         )
         return [self._load(r) for r in rows]

@@ -221,6 +221,23 @@ def _web_sources(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="m006_keyword_watches")
+def _keyword_watches(db: sqlite_utils.Database) -> None:
+    """Keywords a chat watches beside its cities and topics, and its instant alerts."""
+    _script(
+        db,
+        """    CREATE TABLE watches (
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        keyword TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, keyword)
+    );
+    ALTER TABLE chats ADD COLUMN alerts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE chats ADD COLUMN alerts_checked_at INTEGER
+""",
+    )
+
+
 # The scripts that PRAGMA user_version counted before named migrations, in order.
 _LEGACY = ("m001_feeds_stories_articles", "m002_chats_and_ledger")
 

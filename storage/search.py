@@ -131,6 +131,33 @@ class Search:
         )
         return {r["id"]: (r["folded"], r["title"] + "\n" + r["body"]) for r in rows}
 
+    def story_ids(self, text: str, since: int, until: int) -> set[int]:
+        """Ids of the stories first seen in [since, until) that ``text`` finds: the same
+        matching as :meth:`search` (a run-together word retried as its words), for the
+        keywords a chat watches. Nothing for a query that has nothing searchable."""
+        query = fts.parse_query(text)
+        if query is None:
+            return set()
+        found = self._story_ids(query, since, until)
+        if not found and self.splitter is not None:
+            words = [w for t in query.terms for w in self.splitter(t)]
+            split = fts.Query(tuple(dict.fromkeys(words))[: fts.MAX_TERMS])
+            if split.terms and split.terms != query.terms:
+                found = self._story_ids(split, since, until)
+        return found
+
+    def _story_ids(self, query: fts.Query, since: int, until: int) -> set[int]:
+        sql = (
+            "SELECT DISTINCT a.story_id FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+            " JOIN stories s ON s.id = a.story_id WHERE articles_fts MATCH ?"
+            " AND s.first_seen >= ? AND s.first_seen < ?"
+        )
+        try:
+            rows = self.db.conn.execute(sql, (query.match(), since, until)).fetchall()
+        except sqlite3.Error as e:
+            raise StorageError(f"watch search failed: {e}") from e
+        return {row[0] for row in rows}
+
     def substring_scan(self, text: str) -> set[int]:
         """Reference answer for tests and benchmarks: story ids by plain substring scan."""
         query = fts.parse_query(text)

@@ -55,7 +55,6 @@ def test_chart_from_sections_built_by_label() -> None:
         title="长株潭一体化周报",
         since=SINCE,
         until=UNTIL,
-        figures=(),
         sections=(DigestSection("株洲·产业", (s,)), DigestSection("株洲", (s,))),
         story_ids=(1,),
     )

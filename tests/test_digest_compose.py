@@ -152,7 +152,8 @@ def test_custom_orders() -> None:
 def test_empty_week() -> None:
     digest = compose([story(1, seen=SINCE - DAY)], ALL, since=SINCE, until=UNTIL)
     assert digest.empty
-    assert digest.sections == () and digest.story_ids == () and digest.figures == ()
+    assert digest.sections == () and digest.story_ids == () and digest.key_figures == ()
+    assert digest.headline == "" and digest.more_figures == 0
     assert digest.title == "长株潭一体化周报（11月16日—11月23日）"
     assert compose([story(1)], [], since=SINCE, until=UNTIL).empty
 
@@ -185,10 +186,14 @@ def test_figures_dedup_same_figure_from_two_stories() -> None:
         story(3, cities=("湘潭",), topics=("交通",), figures=(TASKS,)),
     ]
     digest = compose(stories, ALL, since=SINCE, until=UNTIL)
-    assert digest.figures == (
-        ("长沙·产业", ("重点合作事项：完成 52/60 项", "总投资 120 亿元")),
-        ("湘潭·交通", ("重点合作事项：完成 52/60 项",)),
-    )
+    # The total alone (story 2) is the same list as story 1's: one figure, both links.
+    # The same list in 湘潭 is another place, so another figure.
+    found = [(k.place, k.kind, k.sources) for k in digest.key_figures]
+    assert found == [
+        ("长沙", "tasks", (story(1).url, story(2).url)),
+        ("湘潭", "tasks", (story(3).url,)),
+        ("长沙", "money", (story(1).url,)),
+    ]
 
 
 def test_story_figures_tolerates_unknown_keys_and_junk() -> None:
@@ -207,7 +212,7 @@ def test_story_figures_tolerates_unknown_keys_and_junk() -> None:
     )
     assert story_figures(s) == [MONEY]
     digest = compose([s], ALL, since=SINCE, until=UNTIL)
-    assert digest.figures == (("长沙", ("总投资 120 亿元",)),)
+    assert [k.figure for k in digest.key_figures] == [MONEY]
 
 
 def test_digests_package_is_pure() -> None:

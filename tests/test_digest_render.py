@@ -71,16 +71,19 @@ def test_html_links_escaped_urls_and_skips_unsafe_schemes() -> None:
 def test_html_blocks_key_figures_first_then_one_block_per_story() -> None:
     blocks = render_html(digest())
     assert "长株潭一体化周报（11月16日—11月23日）" in blocks[0]
-    assert "【关键数据】" in blocks[1]
-    assert "重点合作事项：完成 52/60 项" in blocks[1]
-    assert len(blocks) == 2 + 3
-    first = blocks[2]
+    assert "<b>本期涉及金额 120 亿元</b>" in blocks[1]  # the headline
+    assert "长沙 · 重点合作事项 52/60 已完成" in blocks[1]
+    assert "【关键数据】" in blocks[2]
+    assert "长沙 · 重点合作事项 52/60 已完成" in blocks[2]
+    assert '<a href="https://news.example.cn/czt/1.html"><i>[1]</i></a>' in blocks[2]
+    assert len(blocks) == 3 + 3
+    first = blocks[3]
     assert first.startswith("<b>▍长沙·产业</b>\n")
     assert '<a href="https://news.example.cn/czt/1.html">' in first
     assert "来源 3 家" in first and "11月17日" in first
     assert "三市签署合作协议，推动产业链协同发展。" in first
     assert "各方表示" not in first  # one sentence only
-    assert "来源" not in blocks[3]  # a single source is not worth saying
+    assert "来源" not in blocks[4]  # a single source is not worth saying
     for block in blocks:
         assert parse(block).tags.count("b") == block.count("</b>")
 
@@ -129,8 +132,9 @@ def test_markdown_url_parentheses_encoded() -> None:
 def test_omitted_stories_are_counted() -> None:
     d = digest(max_stories=2)
     assert d.omitted == 1
-    assert render_html(d)[-1] == "<i>另有 1 条未列出</i>"
-    assert render_text(d)[-1] == "另有 1 条未列出"
+    hint = "发送 /latest 查看最新动态，或直接发送关键词搜索"
+    assert render_html(d)[-1] == f"<i>另有 1 条未列出：{hint}</i>"
+    assert render_text(d)[-1] == f"另有 1 条未列出：{hint}"
     assert "另有 1 条未列出" in render_markdown(d)[-1]
 
 

@@ -1,0 +1,299 @@
+"""The condensed block of a digest: its key figures, each once, and a headline.
+
+Pure. The key figures of a period's stories (tasks, projects, money) are merged when
+they are the same figure: the same kind, unit and value, the same place and a matching
+subject (:func:`analysis.progress.same_subject`), however many outlets or follow-ups
+reported it. A merged figure keeps every source link. A task list reported twice in the
+period with different counts is one figure, the latest report, with the earlier as its
+previous point (or the point before it in its tracked series, when one is given).
+
+A figure's place is the city its sentence names, else the story's city when the story
+has exactly one; a figure about all three cities has no place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from analysis.figures import Figure
+from analysis.progress import Point, Series, same_subject
+from domain.models import Story
+
+__all__ = [
+    "KEY_KINDS",
+    "KeyFigure",
+    "figure_from",
+    "format_day",
+    "headline",
+    "key_figures",
+    "key_text",
+]
+
+KEY_KINDS: tuple[str, ...] = ("tasks", "projects", "money")
+MAX_HEADLINE_TASKS = 2
+
+Locate = Callable[[str], Sequence[str]]  # the cities a (folded) sentence names
+
+_FIGURE_FIELDS = frozenset(f.name for f in dataclasses.fields(Figure))
+_REQUIRED_FIELDS = frozenset(
+    f.name for f in dataclasses.fields(Figure) if f.default is dataclasses.MISSING
+)
+_MONEY_UNITS = (("亿元", 1e8), ("万元", 1e4))
+
+
+def format_day(timestamp: int, tz: ZoneInfo, *, year: bool = False) -> str:
+    """``11月16日`` (``2026年11月16日`` with ``year``) in the given timezone."""
+    moment = datetime.fromtimestamp(timestamp, tz)
+    day = f"{moment.month}月{moment.day}日"
+    return f"{moment.year}年{day}" if year else day
+
+
+def figure_from(data: object) -> Figure | None:
+    """A stored figure (a dict) as a :class:`Figure`; ``None`` when it is malformed.
+    Keys that are not fields (the article's ``url`` and ``published``) are ignored."""
+    if not isinstance(data, dict) or not _REQUIRED_FIELDS.issubset(data):
+        return None
+    fields = {k: v for k, v in data.items() if k in _FIGURE_FIELDS}
+    value = fields["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not all(isinstance(fields[k], str) for k in ("kind", "unit", "subject", "text")):
+        return None
+    if any(
+        fields.get(k) is not None and not isinstance(fields[k], int)
+        for k in ("done", "total", "in_progress")
+    ):
+        return None
+    fields["value"] = float(value)
+    return Figure(**fields)
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """One key figure of a digest, merged over every report of it."""
+
+    figure: Figure  # the most detailed report
+    place: str
+    sources: tuple[str, ...]
+    published: int  # the latest report
+    previous: Point | None = None  # a task list's previous report
+
+    @property
+    def kind(self) -> str:
+        return self.figure.kind
+
+    @property
+    def subject(self) -> str:
+        return self.figure.subject
+
+    @property
+    def progress(self) -> bool:
+        """A task list with its done count: the heaviest kind of figure."""
+        return (
+            self.kind == "tasks" and self.figure.done is not None and self.figure.total is not None
+        )
+
+
+@dataclass
+class _Merged:
+    figure: Figure
+    place: str
+    sources: list[str]
+    published: int
+
+
+def _reports(story: Story, locate: Locate | None) -> list[_Merged]:
+    """The story's key-kind figures with place, source link and publication time.
+
+    Worked out once per story object: one period's stories go into many digests."""
+    cached = story.__dict__.get("_key_reports")
+    if cached is not None:
+        return [_Merged(m.figure, m.place, list(m.sources), m.published) for m in cached]
+    only = story.cities[0] if len(story.cities) == 1 else ""
+    out: list[_Merged] = []
+    for data in story.figures:
+        figure = figure_from(data)
+        if figure is None or figure.kind not in KEY_KINDS:
+            continue
+        named = list(locate(figure.sentence)) if locate and figure.sentence else []
+        place = named[0] if len(named) == 1 else ("" if named else only)
+        url = data.get("url") if isinstance(data, dict) else None
+        when = data.get("published") if isinstance(data, dict) else None
+        out.append(
+            _Merged(
+                figure,
+                place,
+                [url if isinstance(url, str) and url else story.url],
+                when if isinstance(when, int) else story.published,
+            )
+        )
+    object.__setattr__(story, "_key_reports", tuple(out))  # a cache, not a field
+    return [_Merged(m.figure, m.place, list(m.sources), m.published) for m in out]
+
+
+def _detail(figure: Figure) -> tuple[int, int]:
+    filled = sum(x is not None for x in (figure.done, figure.total, figure.in_progress))
+    return filled, len(figure.subject)
+
+
+def _same(a: _Merged, b: _Merged) -> bool:
+    fa, fb = a.figure, b.figure
+    return (
+        fa.kind == fb.kind
+        and fa.unit == fb.unit
+        and abs(fa.value - fb.value) <= 1e-9 * max(1.0, abs(fa.value))
+        and a.place == b.place
+        and (fa.kind != "tasks" or (fa.done, fa.in_progress) == (fb.done, fb.in_progress))
+        and same_subject(fa.subject, fb.subject)
+    )
+
+
+def _absorb(into: _Merged, other: _Merged) -> None:
+    _absorb_sources(into, other)
+    if _detail(other.figure) > _detail(into.figure):
+        into.figure = other.figure
+    into.published = max(into.published, other.published)
+
+
+def _weight(m: _Merged) -> tuple[int, int, float, int]:
+    f = m.figure
+    rank = {"tasks": 0 if f.done is not None else 1, "projects": 2, "money": 3}[f.kind]
+    return (rank, -len(m.sources), -f.value, -m.published)
+
+
+def key_figures(
+    stories: Iterable[Story], *, series: Sequence[Series] = (), locate: Locate | None = None
+) -> list[KeyFigure]:
+    """Every distinct key figure of ``stories``, heaviest first: task progress, then
+    projects, then money; among equals, more sources, then larger, then newer."""
+    merged: list[_Merged] = []
+    buckets: dict[tuple[str, str, float, str], list[int]] = {}
+    for story in stories:
+        for report in _reports(story, locate):
+            f = report.figure
+            bucket = buckets.setdefault((f.kind, f.unit, round(f.value, 6), report.place), [])
+            twin = next((i for i in bucket if _same(merged[i], report)), None)
+            if twin is None:
+                bucket.append(len(merged))
+                merged.append(report)
+            else:
+                _absorb(merged[twin], report)
+    previous = _follow_ups(merged)
+    dropped = {id(m) for m in merged if id(m) in previous and previous[id(m)] is None}
+    out: list[KeyFigure] = []
+    for m in sorted((m for m in merged if id(m) not in dropped), key=_weight):
+        before = previous.get(id(m))
+        if m.figure.kind == "tasks" and m.figure.total is not None:
+            tracked = next(
+                (s for s in series if s.matches(m.place, m.figure.subject, m.figure.total)), None
+            )
+            if tracked is not None:
+                before = _previous(tracked, m) or before
+        out.append(KeyFigure(m.figure, m.place, tuple(m.sources), m.published, before))
+    return out
+
+
+def _follow_ups(merged: list[_Merged]) -> dict[int, Point | None]:
+    """Reports of one task list in the period: the latest report with a done count
+    stands for the list; an earlier count becomes its previous point (``id -> Point``)
+    and every other report of the list is folded into it (``id -> None``: dropped, its
+    sources kept when it said nothing new, such as the list's total alone)."""
+    lists = [m for m in merged if m.figure.kind == "tasks" and m.figure.total is not None]
+    out: dict[int, Point | None] = {}
+    claimed: set[int] = set()
+    newest = sorted(lists, key=lambda m: m.published, reverse=True)
+    for lead in sorted(newest, key=lambda m: m.figure.done is None):
+        if id(lead) in claimed:
+            continue
+        claimed.add(id(lead))
+        for other in newest:
+            if id(other) in claimed or not _one_list(lead, other):
+                continue
+            claimed.add(id(other))
+            out[id(other)] = None
+            f = other.figure
+            if f.done is None and f.in_progress is None:
+                _absorb_sources(lead, other)
+            elif other.published < lead.published and id(lead) not in out:
+                out[id(lead)] = Point(other.published, f.done, f.in_progress, other.sources[0])
+    return out
+
+
+def _absorb_sources(into: _Merged, other: _Merged) -> None:
+    into.sources.extend(u for u in other.sources if u not in into.sources)
+
+
+def _one_list(a: _Merged, b: _Merged) -> bool:
+    fa, fb = a.figure, b.figure
+    return (
+        fa.total is not None
+        and fa.total == fb.total
+        and a.place == b.place
+        and same_subject(fa.subject, fb.subject)
+    )
+
+
+def _previous(series: Series, report: _Merged) -> Point | None:
+    """The series' point before ``report``; a report of the same numbers within a day
+    (another outlet's copy of the same news) is the report itself, not its previous."""
+    f = report.figure
+    earlier = [
+        p
+        for p in series.points
+        if p.published < report.published
+        and not (
+            (p.done, p.in_progress) == (f.done, f.in_progress)
+            and report.published - p.published < 86400
+        )
+    ]
+    return earlier[-1] if earlier else None
+
+
+def _amount(value: float) -> str:
+    for unit, factor in _MONEY_UNITS:
+        if value >= factor:
+            number = f"{value / factor:.2f}".rstrip("0").rstrip(".")
+            return f"{number} {unit}"
+    return f"{value:.0f} 元"
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:g}"
+
+
+def key_text(figure: KeyFigure, tz: ZoneInfo) -> str:
+    """How a key figure reads, with its place and its previous point:
+    ``湘潭 · 重点合作事项 52/60 已完成，8 项推进中（上次 35/60，10月12日）``."""
+    f = figure.figure
+    where = f"{figure.place} · " if figure.place else ""
+    if f.kind != "tasks" or f.total is None or f.done is None:
+        return where + f.describe()
+    text = f"{where}{f.subject or '任务'} {f.done}/{f.total} 已完成"
+    if f.in_progress is not None:
+        text += f"，{f.in_progress} {f.unit}推进中"
+    before = figure.previous
+    if before is not None and before.done is not None:
+        text += f"（上次 {before.done}/{f.total}，{format_day(before.published, tz)}）"
+    return text
+
+
+def headline(figures: Sequence[KeyFigure], tz: ZoneInfo) -> str:
+    """One or two lines: the projects and money of the period (each distinct figure
+    counted once), then the task lists whose progress was reported. Empty without
+    key figures."""
+    projects = [k.figure.value for k in figures if k.kind == "projects"]
+    money = [k.figure.value for k in figures if k.kind == "money"]
+    first: list[str] = []
+    if projects:
+        first.append(f"项目 {_count(sum(projects))} 个")
+    if money:
+        first.append(f"涉及金额 {_amount(sum(money))}")
+    lines = ["本期" + "，".join(first)] if first else []
+    tasks = [k for k in figures if k.progress][:MAX_HEADLINE_TASKS]
+    if tasks:
+        lines.append("；".join(key_text(k, tz) for k in tasks))
+    return "\n".join(lines)
