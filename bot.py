@@ -298,7 +298,7 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
     from channels.runner import send_digests
 
     if args.action == "preview":
-        return _preview(core, args.chat)
+        return _preview(core, args)
     report = asyncio.run(send_digests(core, force=args.force))
     print(
         f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
@@ -307,25 +307,59 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
     return 0 if report.left == 0 else 1
 
 
-def _preview(core: Core, chat_ref: str | None) -> int:
-    from app.delivery import digest_for
+def _preview(core: Core, args: argparse.Namespace) -> int:
+    from analysis.subscriptions import parse_subscriptions, split_keywords
+    from app.delivery import digest_for, preview
+    from digests.export import digest_json
     from digests.render import render_text
 
-    if not chat_ref:
-        raise UserInputError("digest preview needs --chat ID")
-    chats = [c for c in core.storage.chats.all() if c.address == chat_ref]
-    if not chats and chat_ref.isdigit():
-        found = core.storage.chats.by_id(int(chat_ref))
-        chats = [found] if found else []
-    if not chats:
-        raise UserInputError(f"no such chat: {chat_ref}")
-    chat = chats[0]
-    digest = digest_for(core, chat, core.now() + 1)  # up to and including now
+    now = core.now() + 1  # up to and including now
+    timezone = core.settings.digest.timezone
+    if args.subscriptions is not None:
+        subs, unknown = parse_subscriptions(core.tagger, args.subscriptions)
+        watches, refused = split_keywords(unknown)
+        if refused or not (subs or watches):
+            raise UserInputError(f"not a city, topic or keyword: {' '.join(refused) or '?'}")
+        digest = preview(core, subs, watches, now)
+    elif args.chat:
+        chats = [c for c in core.storage.chats.all() if c.address == args.chat]
+        if not chats and args.chat.isdigit():
+            found = core.storage.chats.by_id(int(args.chat))
+            chats = [found] if found else []
+        if not chats:
+            raise UserInputError(f"no such chat: {args.chat}")
+        timezone = chats[0].timezone
+        digest = digest_for(core, chats[0], now)
+    else:
+        raise UserInputError("digest preview needs --chat ID or --subscriptions TEXT")
+    if args.json:
+        print(json.dumps(digest_json(digest, timezone), ensure_ascii=False, indent=2))
+        return 0
     if digest.empty:
         print("本周暂无新动态")
     script = core.settings.analysis.display_script
-    for block in render_text(digest, timezone=chat.timezone, script=script):
+    for block in render_text(digest, timezone=timezone, script=script):
         print(block)
+        print()
+    return 0
+
+
+def cmd_progress(core: Core, args: argparse.Namespace) -> int:
+    from app.tracking import tracked
+    from digests.export import series_json
+    from digests.present import series_lines
+
+    cities, topics = _filters(core, args.city, args.topic)
+    found = tracked(core, cities=cities, topics=topics)
+    tz = core.settings.digest.timezone
+    if args.json:
+        print(json.dumps(series_json(found, tz), ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print("没有跟踪到的任务清单。")
+    for series in found:
+        for text_line in series_lines(series, ZoneInfo(tz)):
+            print(render_line(text_line, TEXT))
         print()
     return 0
 
@@ -353,6 +387,7 @@ COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
     "console": cmd_console,
     "digest": cmd_digest,
     "health": cmd_health,
+    "progress": cmd_progress,
 }
 
 
@@ -403,6 +438,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("send", "preview"))
     p.add_argument("--force", action="store_true", help="treat every subscriber as due now")
     p.add_argument("--chat", metavar="ID", help="chat to preview (its chat id)")
+    p.add_argument(
+        "--subscriptions", metavar="TEXT", help='preview for these, e.g. "湘潭 交通, 融城干道"'
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("progress", help="tracked task lists: latest point and history")
+    p.add_argument("--city", action="append", metavar="C")
+    p.add_argument("--topic", action="append", metavar="T")
+    p.add_argument("--json", action="store_true")
 
     sub.add_parser("health", help="check that the database opens and is consistent")
     return parser

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import re
+
 from analysis.taxonomy import Tagger
+from analysis.text import fold
 from domain.models import Subscription
 
 _GROUP_SEPARATORS = "，,、；;"
+MAX_KEYWORD_CHARS = 20
+_SEARCHABLE = re.compile(r"[^\W_]")  # a letter, digit or Han character: what search indexes
+
+
+def as_keyword(word: str) -> str | None:
+    """``word`` as a keyword to watch (融城干道), or ``None`` when it cannot be one: too
+    long, or nothing in it that search could find (punctuation only)."""
+    word = word.strip()
+    if not word or len(word) > MAX_KEYWORD_CHARS or not _SEARCHABLE.search(fold(word)):
+        return None
+    return word
+
+
+def split_keywords(words: list[str]) -> tuple[list[str], list[str]]:
+    """Words that name neither a city nor a topic: (keywords to watch, words refused)."""
+    keywords: list[str] = []
+    refused: list[str] = []
+    for word in words:
+        keyword = as_keyword(word)
+        if keyword is None:
+            refused.append(word)
+        elif keyword not in keywords:
+            keywords.append(keyword)
+    return keywords, refused
 
 
 def parse_subscriptions(tagger: Tagger, text: str) -> tuple[list[Subscription], list[str]]:

@@ -72,6 +72,16 @@ def digest_for(
     return compose_for(core, chat.subscriptions, chat.watches, period, chat.timezone)
 
 
+def preview(
+    core: Core, subscriptions: Sequence[Subscription], watches: Sequence[str], now: int
+) -> Digest:
+    """The digest a new chat with these subscriptions and watches would get at ``now``:
+    the configured look-back period, the default time zone."""
+    settings = core.settings.digest
+    period = Period.load(core, now - settings.lookback_days * 86400, now)
+    return compose_for(core, subscriptions, watches, period, settings.timezone)
+
+
 def compose_for(
     core: Core,
     subscriptions: Sequence[Subscription],

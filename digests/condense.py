@@ -135,9 +135,11 @@ def _reports(story: Story, locate: Locate | None) -> list[_Merged]:
     return [_Merged(m.figure, m.place, list(m.sources), m.published) for m in out]
 
 
-def _detail(figure: Figure) -> tuple[int, int]:
+def _detail(figure: Figure) -> tuple[int, bool, int]:
+    """Which report of a figure to show: the most counts, then a subject, the shorter
+    one (总投资 reads better than 该项目总投资)."""
     filled = sum(x is not None for x in (figure.done, figure.total, figure.in_progress))
-    return filled, len(figure.subject)
+    return filled, bool(figure.subject), -len(figure.subject)
 
 
 def _same(a: _Merged, b: _Merged) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from analysis.progress import Point, Series
 from analysis.summary import figure_lines, split_sentences
 from analysis.text import for_display
 from digests.compose import format_day, story_figures, story_time
@@ -125,3 +126,25 @@ def hit_lines(
         line(Span(day + sources, MUTED)),
         marked(shown_snippet(hit.snippet, script), hit.highlights),
     )
+
+
+MAX_HISTORY = 6
+
+
+def _state(point: Point, total: int) -> str:
+    done = f"{point.done}/{total} 已完成" if point.done is not None else f"共 {total} 项"
+    return done + (f"，{point.in_progress} 项推进中" if point.in_progress is not None else "")
+
+
+def series_lines(series: Series, tz: ZoneInfo) -> tuple[Line, ...]:
+    """A tracked task list: where it stands (linked to the latest report) and its
+    history, the last few points oldest first."""
+    latest = series.latest
+    where = f"{series.place} · " if series.place else ""
+    head = Span(f"{where}{series.subject or '任务清单'}", BOLD, safe_url(latest.url))
+    now = f"：{_state(latest, series.total)}（{format_day(latest.published, tz)}）"
+    history = " → ".join(
+        f"{format_day(p.published, tz)} {p.done if p.done is not None else '?'}"
+        for p in series.points[-MAX_HISTORY:]
+    )
+    return (line(head, now), line(Span(f"历次进展：{history}", MUTED)))
