@@ -51,6 +51,7 @@ def digest_for(
     *,
     settle: int = 0,
     pools: dict[tuple[int, int], Period] | None = None,
+    max_figures: int | None = None,
 ) -> Digest:
     """The digest ``chat`` is owed at ``now``: stories first seen in [last digest, end).
 
@@ -69,7 +70,9 @@ def digest_for(
         period = Period.load(core, since, end)
         if pools is not None:  # most chats share a period: load and index it once
             pools[key] = period
-    return compose_for(core, chat.subscriptions, chat.watches, period, chat.timezone)
+    return compose_for(
+        core, chat.subscriptions, chat.watches, period, chat.timezone, max_figures=max_figures
+    )
 
 
 def preview(
@@ -88,8 +91,11 @@ def compose_for(
     watches: Sequence[str],
     period: Period,
     timezone: str,
+    *,
+    max_figures: int | None = None,
 ) -> Digest:
-    """The digest of ``period`` for these subscriptions and watched keywords."""
+    """The digest of ``period`` for these subscriptions and watched keywords; at most
+    ``max_figures`` key figures (default: the configured cap)."""
     settings = core.settings.digest
     return compose(
         period.stories,
@@ -99,7 +105,7 @@ def compose_for(
         pool=period.pool,
         timezone=timezone,
         max_stories=settings.max_stories,
-        max_figures=settings.max_figures,
+        max_figures=settings.max_figures if max_figures is None else max_figures,
         city_order=core.taxonomy.city_names,
         topic_order=core.taxonomy.topic_names,
         title=core.taxonomy.digest_title,

@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from analysis.subscriptions import parse_subscriptions
+from analysis.subscriptions import parse_subscriptions, split_keywords
 from app.core import Core
 from domain.errors import UserInputError
 from domain.models import Chat, Subscription
@@ -118,3 +118,12 @@ class Context:
         if unknown:
             raise self.unknown(unknown)
         return subs
+
+    def follows(self, args: str) -> tuple[list[Subscription], list[str]]:
+        """Subscriptions and keywords to watch: a word that is neither a city nor a topic
+        is a keyword (融城干道); one that search could not find (punctuation) is refused."""
+        subs, unknown = parse_subscriptions(self.core.tagger, args)
+        keywords, refused = split_keywords(unknown)
+        if refused:
+            raise self.unknown(refused)
+        return subs, keywords

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from analysis.summary import condense
+from zoneinfo import ZoneInfo
+
 from app.delivery import digest_for
-from digests.compose import story_figures
-from digests.present import first_sentence, story_link
-from digests.render import digest_blocks
+from app.tracking import tracked
+from digests.condense import key_figures
+from digests.present import first_sentence, series_lines, story_link
+from digests.render import digest_blocks, key_figure_line
 from domain.errors import UserInputError
-from domain.reply import BOLD, Block, Reply, Span, line, say
+from domain.reply import MORE, Block, Button, Reply, line, say
 from domain.schedule import describe, parse_day, parse_time, zone
 from handlers.context import Context, Request
 
 LATEST = 5
-FIGURE_GROUPS = 6
+FIGURE_LINES = 8
 FIGURE_DAYS = 30
+PROGRESS_LISTS = 8
+ALL_FIGURES = 10_000
 
 
 def _scope(cities: list[str], topics: list[str]) -> str:
@@ -40,43 +44,67 @@ def latest(ctx: Context, req: Request, args: str) -> Reply:
 
 
 def figures(ctx: Context, req: Request, args: str) -> Reply:
+    """The key figures of the last month, each once (merged as in the digest)."""
     cities, topics = ctx.filters(args)
-    since = ctx.core.now() - FIGURE_DAYS * 86400
-    stories = [
-        s for s in ctx.core.storage.articles.recent_stories(since) if s.tagged(cities, topics)
-    ]
-    region = ctx.core.taxonomy.region
-    groups: dict[str, list] = {}
-    for s in stories:
-        city = next((c for c in cities if c in s.cities), s.cities[0] if s.cities else "")
-        topic = next((t for t in topics if t in s.topics), s.topics[0] if s.topics else "")
-        label = "·".join(x for x in (city, topic) if x) or region
-        groups.setdefault(label, []).extend(story_figures(s))
-    lines = condense(groups)
-    if not lines:
+    core = ctx.core
+    since = core.now() - FIGURE_DAYS * 86400
+    stories = [s for s in core.storage.articles.recent_stories(since) if s.tagged(cities, topics)]
+    found = key_figures(stories, series=tracked(core), locate=core.locate)
+    if not found:
         return say(f"近 {FIGURE_DAYS} 天没有相关的关键数据。")
-    blocks = [
-        Block((line(Span(label, BOLD)), *(line(f"• {x}") for x in items)))
-        for label, items in lines[:FIGURE_GROUPS]
-    ]
-    return say(f"📊 近 {FIGURE_DAYS} 天关键数据" + _scope(cities, topics), *blocks)
+    tz = ZoneInfo(ctx.chat(req).timezone)
+    lines = tuple(key_figure_line(k, tz) for k in found[:FIGURE_LINES])
+    return say(f"📊 近 {FIGURE_DAYS} 天关键数据" + _scope(cities, topics), Block(lines))
+
+
+def progress(ctx: Context, req: Request, args: str) -> Reply:
+    """Tracked task lists: where each stands and how it got there."""
+    cities, topics = ctx.filters(args)
+    found = tracked(ctx.core, cities=cities, topics=topics)
+    if not found:
+        return say("还没有跟踪到相关的任务清单进展。" if args else "还没有跟踪到任务清单进展。")
+    tz = ZoneInfo(ctx.chat(req).timezone)
+    blocks = [Block(series_lines(s, tz)) for s in found[:PROGRESS_LISTS]]
+    rest = len(found) - len(blocks)
+    tail = f"另有 {rest} 项清单，可加城市或主题缩小范围，如 /progress 湘潭。" if rest > 0 else ""
+    return say("📈 任务清单进展" + _scope(cities, topics), *blocks, tail)
 
 
 def digest(ctx: Context, req: Request, args: str) -> Reply:
     chat = ctx.chat(req)
-    if not chat.subscriptions:
+    if not chat.follows:
         return say("还没有订阅，周报无从生成。发送 /subscribe 订阅城市或主题。")
     composed = digest_for(ctx.core, chat, ctx.core.now() + 1)  # up to and including now
     if composed.empty:
         return say("本周暂无新动态。")
+    more = ((Button("更多", f"k:{len(composed.key_figures)}", MORE),),)
     script = ctx.core.settings.analysis.display_script
-    return say(*digest_blocks(composed, timezone=chat.timezone, script=script))
+    return say(
+        *digest_blocks(composed, timezone=chat.timezone, script=script),
+        buttons=more if composed.more_figures > 0 else (),
+    )
+
+
+def more_figures(ctx: Context, req: Request, offset: int) -> Reply:
+    """The "更多" button of a digest: its key figures beyond the first ``offset``."""
+    chat = ctx.chat(req)
+    settings = ctx.core.settings.digest
+    composed = digest_for(ctx.core, chat, ctx.core.now() + 1, max_figures=ALL_FIGURES)
+    merged = composed.key_figures
+    page = merged[offset : offset + settings.max_figures]
+    if not page:
+        return say("没有更多关键数据了。")
+    tz = ZoneInfo(chat.timezone)
+    end = offset + len(page)
+    more = ((Button("更多", f"k:{end}", MORE),),) if end < len(merged) else ()
+    return say(Block(tuple(key_figure_line(k, tz) for k in page)), buttons=more)
 
 
 _SETTINGS_HELP = (
     "没看懂这个设置。示例：/settings 周五 18:00（周几和时间），"
-    "/settings 时区 Asia/Shanghai，/settings 暂停，/settings 恢复"
+    "/settings 时区 Asia/Shanghai，/settings 暂停，/settings 恢复，/settings 提醒 开"
 )
+_ON, _OFF = ("开", "开启", "打开", "on"), ("关", "关闭", "off")
 
 
 def settings(ctx: Context, req: Request, args: str) -> Reply:
@@ -85,11 +113,15 @@ def settings(ctx: Context, req: Request, args: str) -> Reply:
     words = args.split()
     if not words:
         state = "已暂停" if chat.paused else "正常"
+        alerts = "开" if chat.alerts else "关"
         return say(
-            f"周报时间：{describe(chat.day, chat.time, chat.timezone)}，状态：{state}",
+            f"周报时间：{describe(chat.day, chat.time, chat.timezone)}，状态：{state}，"
+            f"关键词即时提醒：{alerts}",
             "修改示例：/settings 周五 18:00；/settings 时区 Asia/Shanghai；"
-            "/settings 暂停；/settings 恢复",
+            "/settings 暂停；/settings 恢复；/settings 提醒 开",
         )
+    if words[0] in ("提醒", "alerts"):
+        return _alerts(ctx, req, words[1:])
     if words[0] in ("暂停", "pause"):
         store.update(chat.id, paused=1)
         return say("周报已暂停。发送 /settings 恢复 重新开始。")
@@ -113,3 +145,20 @@ def settings(ctx: Context, req: Request, args: str) -> Reply:
     ctx.reschedule(chat.id)
     chat = ctx.chat(req)
     return say(f"好的，周报时间改为 {describe(chat.day, chat.time, chat.timezone)}。")
+
+
+def _alerts(ctx: Context, req: Request, words: list[str]) -> Reply:
+    """/settings 提醒 开|关: a short message when a new story matches a watched keyword."""
+    chat = ctx.chat(req)
+    if len(words) != 1 or words[0] not in (*_ON, *_OFF):
+        raise UserInputError("请说明开还是关，例如：/settings 提醒 开")
+    on = words[0] in _ON
+    # Only stories first seen from now on are news to an alert.
+    ctx.core.storage.chats.update(chat.id, alerts=int(on), alerts_checked_at=ctx.core.now())
+    if not on:
+        return say("关键词即时提醒已关闭。")
+    per_day = ctx.core.settings.digest.alerts_per_day
+    note = "" if chat.watches else "（还没有关注关键词：发送 /subscribe 融城干道 添加）"
+    return say(
+        f"关键词即时提醒已开启：有新报道提到关注的关键词时提醒，每天最多 {per_day} 次。{note}"
+    )

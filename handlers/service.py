@@ -16,7 +16,7 @@ from app.core import Core
 from domain.errors import InvalidQueryError, StorageError, UserInputError
 from domain.models import Chat
 from domain.reply import Button, Reply, say
-from handlers import search, subscriptions
+from handlers import digest, search, subscriptions
 from handlers.commands import BY_NAME, BY_WORD
 from handlers.context import MAX_ARG_CHARS, Context, Request
 
@@ -74,6 +74,8 @@ class ChatService:
             return self._guarded("toggle", lambda: subscriptions.toggle(self.ctx, req, value))
         if action == "s" and value.isascii() and value.isdigit():
             return self._guarded("page", lambda: search.page(self.ctx, req, None, int(value)))
+        if action == "k" and value.isdigit():
+            return self._guarded("figures", lambda: digest.more_figures(self.ctx, req, int(value)))
         if action == "c" and value in BY_NAME and not BY_NAME[value].admin:
             return self.command(req, value, "")
         return say("这个按钮已失效，请重新发送命令。")

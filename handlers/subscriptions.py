@@ -10,9 +10,15 @@ from handlers.context import Context, Request
 
 
 def subscriptions_line(chat: Chat) -> str:
-    if not chat.subscriptions:
+    if not chat.follows:
         return "当前没有订阅。"
-    return "当前订阅：" + "、".join(s.label for s in chat.subscriptions)
+    parts = []
+    if chat.subscriptions:
+        parts.append("当前订阅：" + "、".join(s.label for s in chat.subscriptions))
+    if chat.watches:
+        parts.append("关注关键词：" + "、".join(chat.watches))
+    alerts = "（即时提醒已开启）" if chat.alerts and chat.watches else ""
+    return "；".join(parts) + alerts
 
 
 def keyboard(ctx: Context, chat: Chat) -> tuple[tuple[Button, ...], ...]:
@@ -38,15 +44,23 @@ def subscribe(ctx: Context, req: Request, args: str) -> Reply:
             subscriptions_line(chat),
             buttons=keyboard(ctx, chat) if req.can_change else (),
         )
-    subs = ctx.subscriptions(args)
-    if not subs:
+    subs, keywords = ctx.follows(args)
+    if not subs and not keywords:
         raise UserInputError("请告诉我要订阅什么。" + ctx.choices())
     ctx.reschedule(chat.id, only_if_unset=True)
-    added = ctx.core.storage.chats.subscribe(chat.id, subs, ctx.core.now())
+    store = ctx.core.storage.chats
+    added = store.subscribe(chat.id, subs, ctx.core.now())
+    watched = store.watch(chat.id, keywords, ctx.core.now())
     chat = ctx.chat(req)
-    head = ("已订阅：" + "、".join(s.label for s in added)) if added else "这些已经订阅过了。"
+    head = ("已订阅：" + "、".join(s.label for s in added)) if added else ""
+    if watched:
+        words = "、".join(f"“{w}”" for w in watched)
+        head += ("\n" if head else "") + (
+            f"{words}不是城市或主题，已作为关键词关注：周报会收录提到它的报道"
+            "（/settings 提醒 开 可在有新报道时即时提醒）。" + ctx.choices()
+        )
     return say(
-        head,
+        head or "这些已经订阅过了。",
         subscriptions_line(chat),
         f"周报时间：{describe(chat.day, chat.time, chat.timezone)}（/settings 可修改）",
     )
@@ -55,17 +69,22 @@ def subscribe(ctx: Context, req: Request, args: str) -> Reply:
 def unsubscribe(ctx: Context, req: Request, args: str) -> Reply:
     chat = ctx.chat(req)
     if not args:
-        if not chat.subscriptions:
+        if not chat.follows:
             return say("当前没有订阅。发送 /subscribe 开始订阅。")
         return say(
             "点按已订阅（✅）的按钮即可取消。",
             subscriptions_line(chat),
             buttons=keyboard(ctx, chat) if req.can_change else (),
         )
-    subs = list(chat.subscriptions) if args in ("全部", "all") else ctx.subscriptions(args)
-    removed = ctx.core.storage.chats.unsubscribe(chat.id, subs)
+    if args in ("全部", "all"):
+        subs, keywords = list(chat.subscriptions), list(chat.watches)
+    else:
+        subs, keywords = ctx.follows(args)
+    store = ctx.core.storage.chats
+    removed = [s.label for s in store.unsubscribe(chat.id, subs)]
+    removed += store.unwatch(chat.id, keywords)
     chat = ctx.chat(req)
-    head = ("已退订：" + "、".join(s.label for s in removed)) if removed else "没有这些订阅。"
+    head = ("已退订：" + "、".join(removed)) if removed else "没有这些订阅。"
     return say(head, subscriptions_line(chat))
 
 

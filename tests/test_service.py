@@ -204,7 +204,12 @@ def test_open_and_closed_ports_look_the_same_in_chat(core: Core, server: FeedSer
 
 def test_wechat_help_lists_the_chinese_words(sample_copy: Core) -> None:
     text = ChatService(sample_copy).command(Request("wechat", "u1", words=True), "help", "").text
-    assert "订阅 [城市或主题 ...]" in text and "搜索 关键词" in text and "/subscribe" not in text
+    assert (
+        "订阅 [城市、主题或关键词 ...]" in text
+        and "搜索 关键词" in text
+        and "/subscribe" not in text
+    )
+
 
 
 def test_search_shows_traditional_pages_in_simplified(console: Console) -> None:

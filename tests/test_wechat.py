@@ -24,6 +24,7 @@ from app.core import Core
 from channels.wechat import (
     BUSY,
     MORE_POINTER,
+    MORE_RESULTS,
     NO_MORE,
     NOT_TEXT,
     REPLY_LIMIT,
@@ -34,6 +35,7 @@ from channels.wechat import (
 from digests.markup import TEXT, render_reply
 from digests.split import utf8_len
 from domain.models import Subscription
+from domain.reply import MORE
 from handlers.service import ChatService, Reply, Request
 from tests.conftest import NOW, FakeClock
 
@@ -336,8 +338,12 @@ def test_keyword_search_and_help_as_plain_text(world: World) -> None:
 def test_long_reply_is_paged_with_more(world: World) -> None:
     req = Request(channel="wechat", address=USER, user=USER)
     world.service.text(req, "订阅 长沙 株洲 湘潭")
-    full = "\n\n".join(render_reply(world.service.text(req, "周报"), TEXT))
+    reply = world.service.text(req, "周报")
+    full = "\n\n".join(render_reply(reply, TEXT))
     assert utf8_len(full) > REPLY_LIMIT
+    # Key figures beyond the cap: the digest says "更多" also brings those.
+    assert reply.button(MORE) is not None
+    full += "\n\n" + MORE_RESULTS
 
     async def scenario(chat: Phone) -> None:
         pages = [await chat.reply("周报")]
@@ -349,7 +355,13 @@ def test_long_reply_is_paged_with_more(world: World) -> None:
         assert pages[0].startswith(full[:20])
         body = "".join(p.removesuffix(MORE_POINTER) for p in pages)
         assert "".join(body.split()) == "".join(full.split())  # nothing lost between pages
-        assert await chat.reply("更多") == NO_MORE
+        figures = await chat.reply("更多")  # the next key figures of the digest
+        assert figures != NO_MORE and figures.startswith("• ")
+        for _ in range(5):
+            if await chat.reply("更多") == NO_MORE:
+                break
+        else:
+            raise AssertionError("更多 never ends")
 
     run(world, scenario)
 
