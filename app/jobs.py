@@ -1,8 +1,9 @@
 """Scheduled work: feed polling and weekly digests, on APScheduler 3.
 
-Two ticks run every minute in an ``AsyncIOScheduler``: one polls the feeds whose own
-next poll time (interval + jitter, or backoff after failures) has come, the other plans
-due digests and sends what the ledger holds. The schedule lives in SQLite, so a restart
+Three ticks run every minute in an ``AsyncIOScheduler``: one polls the feeds whose own
+next poll time (interval + jitter, or backoff after failures) has come, one plans due
+digests and sends what the ledger holds, one sends the keyword alerts that are due
+(``app.alerts``). The schedule lives in SQLite, so a restart
 neither loses nor repeats anything, and the same jobs run with or without Telegram.
 A process lock keeps a second process on the same database from scheduling too.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.alerts import Alerter
 from app.core import Core
 from app.delivery import Deliverer, DeliveryReport, Planner, Sender
 from app.ingest import FeedReport
@@ -80,6 +82,7 @@ class Jobs:
             self.core, self.senders, clock=self.clock, sleep=self.sleep, alert=self.alert
         )
         self._disabled: list[tuple[FeedState, str]] = []
+        self.alerter = Alerter(self.core, self.senders)
 
     # -- ticks (also called directly by tests with a fake clock) -------------------
 
@@ -128,6 +131,13 @@ class Jobs:
             left=second.left,
         )
 
+    async def send_alerts(self) -> int:
+        """Instant keyword alerts that are due (paced per chat by the alerter)."""
+        now = int(self.clock())
+        if not take_lock(self.core, self.owner, now):
+            return 0
+        return await self.alerter.run(now)
+
     def _plan(self, now: int, force: bool) -> int:
         return Planner(self.core).plan_due(now, force=force, channels=tuple(self.senders))
 
@@ -135,10 +145,11 @@ class Jobs:
 
     def start(self, *, poll_seconds: int = 60) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
-        first = dt.datetime.now(dt.UTC)  # both jobs run once right away, then every minute
+        first = dt.datetime.now(dt.UTC)  # the jobs run once right away, then every minute
         jobs: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
             ("feeds", self.poll_feeds),
             ("digests", self.send_digests),
+            ("alerts", self.send_alerts),
         )
         for offset, (job_id, job) in enumerate(jobs):
             scheduler.add_job(

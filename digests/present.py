@@ -6,7 +6,7 @@ Values in, ``domain.reply`` lines out; ``digests.markup`` renders them per chann
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from analysis.summary import figure_lines, split_sentences
 from analysis.text import for_display
 from digests.compose import format_day, story_figures, story_time
 from domain.models import SearchHit, Story
-from domain.reply import BOLD, FIGURE, MARK, MUTED, Line, Span, line
+from domain.reply import BOLD, FIGURE, MARK, MUTED, Block, Line, Span, block, line
 
 MAX_STORY_FIGURES = 2
 MAX_SUMMARY_CHARS = 100
@@ -148,3 +148,17 @@ def series_lines(series: Series, tz: ZoneInfo) -> tuple[Line, ...]:
         for p in series.points[-MAX_HISTORY:]
     )
     return (line(head, now), line(Span(f"历次进展：{history}", MUTED)))
+
+
+def alert_blocks(found: Mapping[str, Sequence[Story]], limit: int) -> list[Block]:
+    """An instant alert: which watched keywords have new stories, the first ``limit``
+    linked, and how many more wait in the digest."""
+    total = sum(len(stories) for stories in found.values())
+    words = "、".join(f"“{w}”" for w in found)
+    blocks = [block(Span(f"🔔 关注的关键词{words}有 {total} 条新报道", BOLD))]
+    listed = [s for stories in found.values() for s in stories][:limit]
+    blocks.append(Block(tuple(line("• ", story_link(s, style="")) for s in listed)))
+    rest = total - len(listed)
+    tail = f"另有 {rest} 条，将收入周报。" if rest > 0 else "这些报道也会收入周报。"
+    blocks.append(block(Span(tail + "发送 /settings 提醒 关 可关闭提醒。", MUTED)))
+    return blocks

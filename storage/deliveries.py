@@ -189,6 +189,14 @@ class Deliveries:
             (now, kind, chat_id, detail),
         )
 
+    def event_times(self, kind: str, chat_id: int, since: int) -> list[int]:
+        """When events of ``kind`` for ``chat_id`` happened from ``since`` on, oldest first."""
+        rows = self.db.query(
+            "SELECT at FROM events WHERE kind = ? AND chat_id = ? AND at >= ? ORDER BY at",
+            (kind, chat_id, since),
+        )
+        return [r["at"] for r in rows]
+
     def event_counts(self) -> dict[str, int]:
         return {
             r["kind"]: r["n"]

@@ -169,3 +169,23 @@ def test_cli_preview_and_progress_json(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 0 and "历次进展：10月20日 35 → 11月20日 52" in out
     code, _, err = run(capsys, "--db", db, "digest", "preview", "--subscriptions", "，！")
     assert code != 0 and err.startswith("error:") and err.count("\n") == 1
+
+
+def test_chat_watches_lists_and_progress(ingested: Core) -> None:
+    from handlers.service import ChatService, Request
+
+    service = ChatService(ingested)
+    user = Request("console", "reader")
+    reply = service.command(user, "subscribe", "湘潭 融城干道")
+    assert (
+        "已订阅：湘潭" in reply.text and "“融城干道”不是城市或主题，已作为关键词关注" in reply.text
+    )
+    assert "当前订阅：湘潭；关注关键词：融城干道" in service.command(user, "list", "").text
+    digest = service.command(user, "digest", "").text
+    assert "52/60 已完成，8 项推进中（上次 35/60，10月20日）" in digest
+    assert "▍关键词：融城干道" in digest and "• 株洲 · 总投资 48 亿元" in digest
+    progress = service.command(user, "progress", "湘潭").text
+    assert "52/60 已完成" in progress and "历次进展：10月20日 35 → 11月20日 52" in progress
+    assert "还没有跟踪到" in service.command(user, "progress", "株洲").text
+    assert "已退订：融城干道" in service.command(user, "unsubscribe", "融城干道").text
+    ingested.close()
