@@ -22,6 +22,7 @@ from app.core import Core
 from app.tracking import Period
 from digests.chart import render_chart
 from digests.compose import Digest, compose
+from digests.figure_chart import render_figure_chart
 from digests.render import render_empty, render_html, render_markdown, render_text
 from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
 from domain.errors import (
@@ -132,9 +133,14 @@ def render_parts(core: Core, chat: Chat, digest: Digest) -> list[PlannedPart]:
         texts = pack(render_text(digest, **shown), 100_000, len)
     parts = [PlannedPart("text", t) for t in texts]
     if settings.chart and chat.channel in ("telegram", "wecom"):
-        png = render_chart(digest, labels=core.taxonomy.latin)
+        # The figures when the period has any; else the stories by city and topic.
+        png = render_figure_chart(digest, labels=core.taxonomy.latin)
+        caption = "本期关键数据：任务清单进度与按城市的金额"
+        if png is None:
+            png = render_chart(digest, labels=core.taxonomy.latin)
+            caption = "本周报道分布（按城市和主题）"
         if png is not None:
-            parts.insert(1, PlannedPart("photo", "本周报道分布（按城市和主题）", png))
+            parts.insert(1, PlannedPart("photo", caption, png))
     return parts
 
 

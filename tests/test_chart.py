@@ -107,3 +107,39 @@ def test_every_city_and_topic_has_a_latin_label() -> None:
     names = {*REGION.city_names, *REGION.topic_names}
     assert set(REGION.latin) == names
     assert all(label.isascii() and label for label in REGION.latin.values())
+
+
+def figures_week() -> Digest:
+    from tests.test_digest_compose import MONEY, TASKS
+
+    stories = [
+        story(1, figures=(TASKS, MONEY)),
+        story(2, cities=("湘潭",), topics=("交通",), figures=(MONEY,)),
+    ]
+    return compose(stories, ALL, since=SINCE, until=UNTIL)
+
+
+def test_figure_chart_shows_progress_and_money() -> None:
+    from digests.figure_chart import render_figure_chart
+
+    digest = figures_week()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_figure_chart(digest)
+    assert png is not None and png.startswith(PNG)
+    width, height = size(png)
+    assert 700 <= width <= 900 and 400 <= height <= 500
+    # A pure function of the digest's values: the same figures, the same bytes.
+    assert render_figure_chart(figures_week()) == png
+    # A period without key figures keeps the story chart.
+    assert render_figure_chart(week()) is None and render_chart(week()) is not None
+
+
+def test_figure_chart_without_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digests.figure_chart import render_figure_chart
+
+    monkeypatch.setattr("digests.figure_chart.cjk_font", lambda: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_figure_chart(figures_week(), labels=REGION.latin)
+    assert png is not None and png.startswith(PNG)
