@@ -6,8 +6,11 @@ the full analysis, key figures included, first seen spread over the seven days) 
 city·topic pair), all due now. Timed two ways:
 
 - composing: the week's stories loaded once, then for every due chat
-  ``digests.compose.compose`` + ``render_html`` + ``pack`` (the Telegram messages), the
-  pure work of a digest; the chart (matplotlib) is timed on a sample beside it;
+  ``app.delivery.compose_for`` (``digests.compose.compose`` with the condensed block:
+  key figures merged, task series, watches) + ``render_html`` + ``pack`` (the Telegram
+  messages), the pure work of a digest; the chart (matplotlib: the figure chart, or the
+  story chart for a digest without key figures) is timed on a sample beside it, drawn
+  afresh each time;
 - the whole ``app.delivery.Planner(core).plan_due(now)``: per chat it reloads the
   week's stories, composes, renders, splits, draws the chart and writes the ledger.
   When a sample shows it cannot finish 10k within its budget (240 s; quick: 5 s), it runs on the
@@ -37,11 +40,13 @@ from typing import Any
 
 from app.config import DatabaseSettings, FeedSettings, Settings
 from app.core import Core
-from app.delivery import Deliverer, Planner
+from app.delivery import Deliverer, Planner, compose_for
+from app.tracking import Period
 from bench import OUT, SEED, percentile, save_result
 from bench.generate import OUTLETS, Generator
+from digests import chart, figure_chart
 from digests.chart import render_chart
-from digests.compose import StoryPool, compose
+from digests.figure_chart import render_figure_chart
 from digests.render import render_html
 from digests.split import TELEGRAM_LIMIT, pack, utf16_len
 from domain.models import Subscription
@@ -143,9 +148,12 @@ def time_composing(core: Core, charts: int) -> dict[str, Any]:
     chats = store.chats.due(NOW)
     t1 = time.perf_counter()
     since = NOW - core.settings.digest.lookback_days * 86400
-    stories = store.articles.recent_stories(since, NOW + 1)
-    pool = StoryPool(stories)  # sorted and indexed once for the week, as Planner does
+    # The week's stories sorted and indexed once, the task series read once, as Planner does.
+    period = Period.load(core, since, NOW + 1)
+    stories = period.stories
     t2 = time.perf_counter()
+    period.pool.figures(period.series, core.locate)  # key figures merged once a period
+    t3 = time.perf_counter()
     composing = rendering = splitting = 0.0
     per_digest: list[float] = []
     messages: Counter[int] = Counter()
@@ -153,17 +161,7 @@ def time_composing(core: Core, charts: int) -> dict[str, Any]:
     digests = []
     for chat in chats:
         a = time.perf_counter()
-        digest = compose(
-            stories,
-            chat.subscriptions,
-            since=since,
-            until=NOW + 1,
-            timezone=chat.timezone,
-            city_order=core.taxonomy.city_names,
-            topic_order=core.taxonomy.topic_names,
-            title=core.taxonomy.digest_title,
-            pool=pool,
-        )
+        digest = compose_for(core, chat.subscriptions, chat.watches, period, chat.timezone)
         b = time.perf_counter()
         blocks = render_html(digest, timezone=chat.timezone)
         c = time.perf_counter()
@@ -177,27 +175,41 @@ def time_composing(core: Core, charts: int) -> dict[str, Any]:
         listed += len(digest.story_ids)
         digests.append(digest)
     sample = [d for d in digests if not d.empty][:charts]
+    figure_charts = 0
     started = time.perf_counter()
     for digest in sample:
-        render_chart(digest)
+        # Drawn afresh: the cache would make every repeat free.
+        figure_chart._draw.cache_clear()
+        chart._draw.cache_clear()
+        if render_figure_chart(digest, labels=core.taxonomy.latin) is not None:
+            figure_charts += 1
+        else:
+            render_chart(digest, labels=core.taxonomy.latin)
     chart_ms = (time.perf_counter() - started) * 1000 / max(1, len(sample))
+    with_figures = [d for d in digests if d.key_figures]
     total = composing + rendering + splitting
     return {
         "chats": len(chats),
         "week_stories": len(stories),
         "load_chats_seconds": t1 - t0,
         "load_stories_seconds": t2 - t1,
+        "figure_index_seconds": t3 - t2,
         "compose_seconds": composing,
         "render_seconds": rendering,
         "split_seconds": splitting,
         "total_seconds": total,
-        "with_loading_seconds": total + (t2 - t0),
+        "with_loading_seconds": total + (t3 - t0),
         "digest_p50_ms": percentile(per_digest, 50),
         "digest_p99_ms": percentile(per_digest, 99),
         "stories_listed_mean": listed / max(1, len(chats)),
         "messages_per_digest": dict(sorted(messages.items())),
         "chart_ms": chart_ms,
         "chart_sample": len(sample),
+        "figure_charts": figure_charts,
+        "compose_ms": composing * 1000 / max(1, len(chats)),
+        "key_figures_mean": sum(len(d.key_figures) for d in digests) / max(1, len(digests)),
+        "with_key_figures": len(with_figures),
+        "tracked_lists": len(period.series),
         "target_seconds": COMPOSE_TARGET_S,
         "met": total <= COMPOSE_TARGET_S,
     }
@@ -350,8 +362,9 @@ def run(quick: bool, seed: int = SEED) -> dict[str, Any]:
     chats_seconds = add_chats(core, sizes["chats"], seed)
     composing = time_composing(core, sizes["charts"])
     print(
-        f"  digests: composed {composing['chats']} in {composing['total_seconds']:.2f} s,"
-        f" chart {composing['chart_ms']:.0f} ms each",
+        f"  digests: composed {composing['chats']} in {composing['total_seconds']:.2f} s"
+        f" (compose {composing['compose_ms']:.2f} ms each), chart {composing['chart_ms']:.0f} ms"
+        f" each ({composing['figure_charts']}/{composing['chart_sample']} figure charts)",
         flush=True,
     )
     plan = time_plan_due(core, sizes["chats"], sizes["plan_sample"], sizes["plan_budget"])

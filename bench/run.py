@@ -455,7 +455,10 @@ def _digests(r: dict[str, Any]) -> list[str]:
         f"| {c['load_chats_seconds'] * per:.2f} | |",
         f"| load the week's stories once (`recent_stories`) | {c['load_stories_seconds']:.2f} "
         "| | |",
-        f"| `compose` | {c['compose_seconds']:.2f} | {c['compose_seconds'] * per:.2f} | |",
+        f"| merge the week's key figures once (`FigureIndex`) "
+        f"| {c.get('figure_index_seconds', 0):.2f} | | |",
+        f"| `compose` (with the condensed block) | {c['compose_seconds']:.2f} "
+        f"| {c['compose_seconds'] * per:.2f} | |",
         f"| `render_html` | {c['render_seconds']:.2f} | {c['render_seconds'] * per:.2f} | |",
         f"| `pack` (split for Telegram) | {c['split_seconds']:.2f} "
         f"| {c['split_seconds'] * per:.2f} | |",
@@ -463,12 +466,15 @@ def _digests(r: dict[str, Any]) -> list[str]:
         f"| {c['total_seconds'] * per:.2f} (p50 {c['digest_p50_ms']:.1f}, "
         f"p99 {c['digest_p99_ms']:.1f}) | target ≤ {c['target_seconds']:g} s "
         f"{_yes(c['met'])} |",
-        f"| chart (`render_chart`, matplotlib), sample of {c['chart_sample']} | | "
-        f"{c['chart_ms']:.1f} | not in the target |",
+        f"| chart (`render_figure_chart`, else `render_chart`), sample of {c['chart_sample']}"
+        f" ({c.get('figure_charts', 0)} figure charts) | | {c['chart_ms']:.1f} "
+        "| not in the target |",
         plan_line,
         "",
-        f"Digests list {c['stories_listed_mean']:.1f} stories on average (capped at 30); "
-        f"{msgs}. Ledger rows written by the planner: {parts}.",
+        f"Digests list {c['stories_listed_mean']:.1f} stories on average (capped at 12) and "
+        f"{c.get('key_figures_mean', 0):.1f} key figures (capped at 8; "
+        f"{c.get('with_key_figures', 0):,} digests have any; {c.get('tracked_lists', 0):,} "
+        f"task lists tracked); {msgs}. Ledger rows written by the planner: {parts}.",
         "",
         "### Delivering",
         "",

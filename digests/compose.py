@@ -21,12 +21,12 @@ from analysis.figures import Figure
 from analysis.progress import Series
 from digests.condense import (
     KEY_KINDS,
+    FigureIndex,
     KeyFigure,
     Locate,
     figure_from,
     format_day,
     headline,
-    key_figures,
 )
 from domain.models import Story, Subscription
 
@@ -178,6 +178,7 @@ class StoryPool:
         unique = {s.id: s for s in reversed(stories)}  # the first occurrence wins
         self.stories: list[Story] = sorted(unique.values(), key=_importance)
         self._carried = [_carried(s) for s in self.stories]
+        self._figures: dict[tuple[int, int], tuple[object, object, FigureIndex]] = {}
         self._index = {s.id: i for i, s in enumerate(self.stories)}
         self._city: dict[str, set[int]] = {}
         self._topic: dict[str, set[int]] = {}
@@ -186,6 +187,17 @@ class StoryPool:
                 self._city.setdefault(city, set()).add(i)
             for topic in story.topics:
                 self._topic.setdefault(topic, set()).add(i)
+
+    def figures(self, series: Sequence[Series], locate: Locate | None) -> FigureIndex:
+        """The period's key figures merged once (per series and locator) for all its
+        digests."""
+        key = (id(series), id(locate))
+        cached = self._figures.get(key)
+        if cached is None:
+            index = FigureIndex(self.stories, series=series, locate=locate)
+            # The key objects are held with the index, so their ids stay theirs.
+            cached = self._figures[key] = (series, locate, index)
+        return cached[2]
 
     def _subscribed(self, sub: Subscription) -> set[int] | range:
         if sub.city and sub.topic:
@@ -254,9 +266,8 @@ def compose(
     """
     tz = ZoneInfo(timezone)
     watched = watched or {}
-    kept, matching = (pool or StoryPool(stories)).matching(
-        subscriptions, since, until, max(0, max_stories), watched
-    )
+    pool = pool or StoryPool(stories)
+    kept, matching = pool.matching(subscriptions, since, until, max(0, max_stories), watched)
     groups: dict[tuple[str | None, str | None], list[Story]] = {}
     by_keyword: dict[str, list[Story]] = {}
     for story in kept:
@@ -280,7 +291,7 @@ def compose(
         for word in watched
         if word in by_keyword
     )
-    figures = key_figures(matching, series=series, locate=locate)
+    figures = pool.figures(series, locate).select({s.id for s in matching})
     shown = tuple(figures[: max(0, max_figures)])
     return Digest(
         title=_period_title(title, since, until, tz),

@@ -14,7 +14,7 @@ has exactly one; a figure about all three cities has no place.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from domain.models import Story
 
 __all__ = [
     "KEY_KINDS",
+    "FigureIndex",
     "KeyFigure",
     "figure_from",
     "format_day",
@@ -104,6 +105,7 @@ class _Merged:
     place: str
     sources: list[str]
     published: int
+    stories: set[int] = dataclasses.field(default_factory=set)  # the stories reporting it
 
 
 def _reports(story: Story, locate: Locate | None) -> list[_Merged]:
@@ -112,7 +114,7 @@ def _reports(story: Story, locate: Locate | None) -> list[_Merged]:
     Worked out once per story object: one period's stories go into many digests."""
     cached = story.__dict__.get("_key_reports")
     if cached is not None:
-        return [_Merged(m.figure, m.place, list(m.sources), m.published) for m in cached]
+        return [_copy(m) for m in cached]
     only = story.cities[0] if len(story.cities) == 1 else ""
     out: list[_Merged] = []
     for data in story.figures:
@@ -129,10 +131,15 @@ def _reports(story: Story, locate: Locate | None) -> list[_Merged]:
                 place,
                 [url if isinstance(url, str) and url else story.url],
                 when if isinstance(when, int) else story.published,
+                {story.id},
             )
         )
     object.__setattr__(story, "_key_reports", tuple(out))  # a cache, not a field
-    return [_Merged(m.figure, m.place, list(m.sources), m.published) for m in out]
+    return [_copy(m) for m in out]
+
+
+def _copy(m: _Merged) -> _Merged:
+    return _Merged(m.figure, m.place, list(m.sources), m.published, set(m.stories))
 
 
 def _detail(figure: Figure) -> tuple[int, bool, int]:
@@ -156,6 +163,7 @@ def _same(a: _Merged, b: _Merged) -> bool:
 
 def _absorb(into: _Merged, other: _Merged) -> None:
     _absorb_sources(into, other)
+    into.stories |= other.stories
     if _detail(other.figure) > _detail(into.figure):
         into.figure = other.figure
     into.published = max(into.published, other.published)
@@ -167,36 +175,69 @@ def _weight(m: _Merged) -> tuple[int, int, float, int]:
     return (rank, -len(m.sources), -f.value, -m.published)
 
 
+class FigureIndex:
+    """The key figures of a period's stories, merged once for every digest of the
+    period: a digest picks the figures that its matching stories report.
+
+    Merging is independent of the chat (the same figure is the same figure for every
+    reader), so it costs once per period, and a digest pays only a pass over the
+    merged figures."""
+
+    def __init__(
+        self,
+        stories: Iterable[Story],
+        *,
+        series: Sequence[Series] = (),
+        locate: Locate | None = None,
+    ) -> None:
+        merged: list[_Merged] = []
+        buckets: dict[tuple[str, str, float, str], list[int]] = {}
+        for story in stories:
+            for report in _reports(story, locate):
+                f = report.figure
+                bucket = buckets.setdefault((f.kind, f.unit, round(f.value, 6), report.place), [])
+                twin = next((i for i in bucket if _same(merged[i], report)), None)
+                if twin is None:
+                    bucket.append(len(merged))
+                    merged.append(report)
+                else:
+                    _absorb(merged[twin], report)
+        previous = _follow_ups(merged)
+        tracked: dict[tuple[str, int], list[Series]] = {}
+        for one in series:
+            tracked.setdefault((one.place, one.total), []).append(one)
+        self._figures: list[tuple[KeyFigure, tuple[int, ...]]] = []
+        for m in sorted(merged, key=_weight):
+            if id(m) in previous and previous[id(m)] is None:
+                continue  # folded into its task list's latest report
+            before = previous.get(id(m))
+            f = m.figure
+            if f.kind == "tasks" and f.total is not None:
+                same = tracked.get((m.place, f.total), [])
+                found = next((s for s in same if same_subject(s.subject, f.subject)), None)
+                if found is not None:
+                    before = _previous(found, m) or before
+            figure = KeyFigure(f, m.place, tuple(m.sources), m.published, before)
+            self._figures.append((figure, tuple(sorted(m.stories))))
+
+    def select(self, story_ids: Container[int] | None = None) -> list[KeyFigure]:
+        """The key figures reported by any of ``story_ids`` (all with ``None``), heaviest
+        first: task progress, then projects, then money; among equals, more sources,
+        then larger, then newer."""
+        if story_ids is None:
+            return [figure for figure, _ in self._figures]
+        return [
+            figure
+            for figure, ids in self._figures
+            if ids[0] in story_ids or (len(ids) > 1 and any(i in story_ids for i in ids))
+        ]
+
+
 def key_figures(
     stories: Iterable[Story], *, series: Sequence[Series] = (), locate: Locate | None = None
 ) -> list[KeyFigure]:
-    """Every distinct key figure of ``stories``, heaviest first: task progress, then
-    projects, then money; among equals, more sources, then larger, then newer."""
-    merged: list[_Merged] = []
-    buckets: dict[tuple[str, str, float, str], list[int]] = {}
-    for story in stories:
-        for report in _reports(story, locate):
-            f = report.figure
-            bucket = buckets.setdefault((f.kind, f.unit, round(f.value, 6), report.place), [])
-            twin = next((i for i in bucket if _same(merged[i], report)), None)
-            if twin is None:
-                bucket.append(len(merged))
-                merged.append(report)
-            else:
-                _absorb(merged[twin], report)
-    previous = _follow_ups(merged)
-    dropped = {id(m) for m in merged if id(m) in previous and previous[id(m)] is None}
-    out: list[KeyFigure] = []
-    for m in sorted((m for m in merged if id(m) not in dropped), key=_weight):
-        before = previous.get(id(m))
-        if m.figure.kind == "tasks" and m.figure.total is not None:
-            tracked = next(
-                (s for s in series if s.matches(m.place, m.figure.subject, m.figure.total)), None
-            )
-            if tracked is not None:
-                before = _previous(tracked, m) or before
-        out.append(KeyFigure(m.figure, m.place, tuple(m.sources), m.published, before))
-    return out
+    """Every distinct key figure of ``stories`` (see :class:`FigureIndex`)."""
+    return FigureIndex(stories, series=series, locate=locate).select()
 
 
 def _follow_ups(merged: list[_Merged]) -> dict[int, Point | None]:
@@ -204,29 +245,36 @@ def _follow_ups(merged: list[_Merged]) -> dict[int, Point | None]:
     stands for the list; an earlier count becomes its previous point (``id -> Point``)
     and every other report of the list is folded into it (``id -> None``: dropped, its
     sources kept when it said nothing new, such as the list's total alone)."""
-    lists = [m for m in merged if m.figure.kind == "tasks" and m.figure.total is not None]
     out: dict[int, Point | None] = {}
-    claimed: set[int] = set()
-    newest = sorted(lists, key=lambda m: m.published, reverse=True)
-    for lead in sorted(newest, key=lambda m: m.figure.done is None):
-        if id(lead) in claimed:
-            continue
-        claimed.add(id(lead))
-        for other in newest:
-            if id(other) in claimed or not _one_list(lead, other):
+    lists: dict[tuple[str, int], list[_Merged]] = {}
+    for m in merged:
+        if m.figure.kind == "tasks" and m.figure.total is not None:
+            lists.setdefault((m.place, m.figure.total), []).append(m)
+    for same in lists.values():
+        claimed: set[int] = set()
+        newest = sorted(same, key=lambda m: m.published, reverse=True)
+        for lead in sorted(newest, key=lambda m: m.figure.done is None):
+            if id(lead) in claimed:
                 continue
-            claimed.add(id(other))
-            out[id(other)] = None
-            f = other.figure
-            if f.done is None and f.in_progress is None:
-                _absorb_sources(lead, other)
-            elif other.published < lead.published and id(lead) not in out:
-                out[id(lead)] = Point(other.published, f.done, f.in_progress, other.sources[0])
+            claimed.add(id(lead))
+            for other in newest:
+                if id(other) in claimed or not _one_list(lead, other):
+                    continue
+                claimed.add(id(other))
+                out[id(other)] = None
+                f = other.figure
+                if f.done is None and f.in_progress is None:
+                    _absorb_sources(lead, other)
+                    continue
+                lead.stories |= other.stories  # its readers see where the list stands now
+                if other.published < lead.published and id(lead) not in out:
+                    out[id(lead)] = Point(other.published, f.done, f.in_progress, other.sources[0])
     return out
 
 
 def _absorb_sources(into: _Merged, other: _Merged) -> None:
     into.sources.extend(u for u in other.sources if u not in into.sources)
+    into.stories |= other.stories
 
 
 def _one_list(a: _Merged, b: _Merged) -> bool:
@@ -287,15 +335,25 @@ def headline(figures: Sequence[KeyFigure], tz: ZoneInfo) -> str:
     """One or two lines: the projects and money of the period (each distinct figure
     counted once), then the task lists whose progress was reported. Empty without
     key figures."""
-    projects = [k.figure.value for k in figures if k.kind == "projects"]
-    money = [k.figure.value for k in figures if k.kind == "money"]
+    projects = money = 0.0
+    some_projects = some_money = False
+    tasks: list[KeyFigure] = []
+    for k in figures:
+        f = k.figure
+        if f.kind == "projects":
+            projects += f.value
+            some_projects = True
+        elif f.kind == "money":
+            money += f.value
+            some_money = True
+        elif len(tasks) < MAX_HEADLINE_TASKS and k.progress:
+            tasks.append(k)
     first: list[str] = []
-    if projects:
-        first.append(f"项目 {_count(sum(projects))} 个")
-    if money:
-        first.append(f"涉及金额 {_amount(sum(money))}")
+    if some_projects:
+        first.append(f"项目 {_count(projects)} 个")
+    if some_money:
+        first.append(f"涉及金额 {_amount(money)}")
     lines = ["本期" + "，".join(first)] if first else []
-    tasks = [k for k in figures if k.progress][:MAX_HEADLINE_TASKS]
     if tasks:
         lines.append("；".join(key_text(k, tz) for k in tasks))
     return "\n".join(lines)

@@ -129,7 +129,8 @@ def _draw(
         fontsize=13,
         fontproperties=FontProperties(family=family) if family else None,
     )
-    figure.tight_layout()
+    # Fixed margins: tight_layout would measure every label and double the drawing time.
+    figure.subplots_adjust(left=0.24 if bars else 0.1, right=0.97, top=0.84, bottom=0.1, wspace=0.3)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
     return out.getvalue()
