@@ -3,9 +3,13 @@
 Pure. The key figures of a period's stories (tasks, projects, money) are merged when
 they are the same figure: the same kind, unit and value, the same place and a matching
 subject (:func:`analysis.progress.same_subject`), however many outlets or follow-ups
-reported it. A merged figure keeps every source link. A task list reported twice in the
-period with different counts is one figure, the latest report, with the earlier as its
-previous point (or the point before it in its tracked series, when one is given).
+reported it; a report that names no place is the same figure as one that does. A merged
+figure keeps every source link. A task list reported twice in the period with different
+counts is one figure, the latest report, with the earlier as its previous point (or the
+point before it in its tracked series, when one is given).
+
+Merging does not depend on the reader, so :class:`FigureIndex` merges a period's
+figures once and each digest selects those its stories report.
 
 A figure's place is the city its sentence names, else the story's city when the story
 has exactly one; a figure about all three cities has no place.
@@ -155,7 +159,7 @@ def _same(a: _Merged, b: _Merged) -> bool:
         fa.kind == fb.kind
         and fa.unit == fb.unit
         and abs(fa.value - fb.value) <= 1e-9 * max(1.0, abs(fa.value))
-        and a.place == b.place
+        and (a.place == b.place or not a.place or not b.place)
         and (fa.kind != "tasks" or (fa.done, fa.in_progress) == (fb.done, fb.in_progress))
         and same_subject(fa.subject, fb.subject)
     )
@@ -163,6 +167,7 @@ def _same(a: _Merged, b: _Merged) -> bool:
 
 def _absorb(into: _Merged, other: _Merged) -> None:
     _absorb_sources(into, other)
+    into.place = into.place or other.place  # a copy that names no city is the same figure
     into.stories |= other.stories
     if _detail(other.figure) > _detail(into.figure):
         into.figure = other.figure
@@ -191,11 +196,11 @@ class FigureIndex:
         locate: Locate | None = None,
     ) -> None:
         merged: list[_Merged] = []
-        buckets: dict[tuple[str, str, float, str], list[int]] = {}
+        buckets: dict[tuple[str, str, float], list[int]] = {}
         for story in stories:
             for report in _reports(story, locate):
                 f = report.figure
-                bucket = buckets.setdefault((f.kind, f.unit, round(f.value, 6), report.place), [])
+                bucket = buckets.setdefault((f.kind, f.unit, round(f.value, 6)), [])
                 twin = next((i for i in bucket if _same(merged[i], report)), None)
                 if twin is None:
                     bucket.append(len(merged))

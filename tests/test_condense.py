@@ -47,10 +47,16 @@ def test_two_outlets_reporting_one_project_give_one_figure_with_two_sources() ->
 
 def test_a_sentence_naming_a_city_gives_the_place() -> None:
     named = road("总投资", "湘潭段总投资48亿元。")
-    s = story(1, cities=("长沙", "湘潭"), figures=(named, road("总投资", "总投资48亿元。")))
-    found = key_figures([s], locate=lambda text: ("湘潭",) if "湘潭" in text else ())
-    # The second names no city and its story has two: it has no place.
-    assert [k.place for k in found] == ["湘潭", ""]
+    other = Figure("money", 3e9, "亿元", "总投资", "总投资30亿元", "另一项目总投资30亿元。")
+    s = story(1, cities=("长沙", "湘潭"), figures=(named, other))
+    copy = story(2, cities=("长沙", "湘潭"), figures=(road("总投资", "总投资48亿元。"),))
+    found = key_figures([s, copy], locate=lambda text: ("湘潭",) if "湘潭" in text else ())
+    # 30亿 names no city and its story has two: no place. The copy of 48亿 that names
+    # none is the same figure as the one in 湘潭.
+    assert [(k.place, k.figure.value, len(k.sources)) for k in found] == [
+        ("湘潭", 4.8e9, 2),
+        ("", 3e9, 1),
+    ]
 
 
 def test_cap_and_weight_order() -> None:
