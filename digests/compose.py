@@ -26,7 +26,6 @@ from digests.condense import (
     Locate,
     figure_from,
     format_day,
-    headline,
 )
 from domain.models import Story, Subscription
 
@@ -180,6 +179,8 @@ class StoryPool:
         self._carried = [_carried(s) for s in self.stories]
         self._figures: dict[tuple[int, int], tuple[object, object, FigureIndex]] = {}
         self._index = {s.id: i for i, s in enumerate(self.stories)}
+        times = [s.first_seen for s in self.stories]
+        self._span = (min(times), max(times)) if times else (0, -1)
         self._city: dict[str, set[int]] = {}
         self._topic: dict[str, set[int]] = {}
         for i, story in enumerate(self.stories):
@@ -194,7 +195,7 @@ class StoryPool:
         key = (id(series), id(locate))
         cached = self._figures.get(key)
         if cached is None:
-            index = FigureIndex(self.stories, series=series, locate=locate)
+            index = FigureIndex(self.stories, series=series, locate=locate, positions=self._index)
             # The key objects are held with the index, so their ids stay theirs.
             cached = self._figures[key] = (series, locate, index)
         return cached[2]
@@ -215,21 +216,25 @@ class StoryPool:
         until: int,
         limit: int,
         watched: Mapping[str, Collection[int]] | None = None,
-    ) -> tuple[list[Story], list[Story]]:
+    ) -> tuple[list[Story], Mapping[int, int]]:
         """The ``limit`` stories first seen in [since, until) that match a subscription or
         a watched keyword (``watched``: keyword to matching story ids) and carry most,
-        and every matching story in pool order.
+        and every matching story (its position in the pool: how many it matched).
 
         Ranked by what a story carries (key figures, outlets) plus how many of the
         chat's subscriptions and watches it matches."""
-        hits: Counter[int] = Counter()
+        hits: Mapping[int, int] = Counter()
         for sub in subscriptions:
-            hits.update(self._subscribed(sub))
+            hits.update(self._subscribed(sub))  # type: ignore[attr-defined]
         for ids in (watched or {}).values():
-            hits.update(self._index[i] for i in ids if i in self._index)
-        found = [i for i in sorted(hits) if since <= self.stories[i].first_seen < until]
-        ranked = heapq.nsmallest(limit, found, key=lambda i: (-self._carried[i] - hits[i], i))
-        return [self.stories[i] for i in ranked], [self.stories[i] for i in found]
+            hits.update(self._index[i] for i in ids if i in self._index)  # type: ignore[attr-defined]
+        if not (since <= self._span[0] and self._span[1] < until):  # not the usual one period
+            hits = {i: n for i, n in hits.items() if since <= self.stories[i].first_seen < until}
+        # One integer key a story: what it carries and matches, then pool order.
+        size = len(self.stories) + 1
+        carried = self._carried
+        ranked = heapq.nsmallest(limit, hits, key=lambda i: i - (carried[i] + hits[i]) * size)
+        return [self.stories[i] for i in ranked], hits
 
 
 def compose(
@@ -267,7 +272,7 @@ def compose(
     tz = ZoneInfo(timezone)
     watched = watched or {}
     pool = pool or StoryPool(stories)
-    kept, matching = pool.matching(subscriptions, since, until, max(0, max_stories), watched)
+    kept, hits = pool.matching(subscriptions, since, until, max(0, max_stories), watched)
     groups: dict[tuple[str | None, str | None], list[Story]] = {}
     by_keyword: dict[str, list[Story]] = {}
     for story in kept:
@@ -291,18 +296,17 @@ def compose(
         for word in watched
         if word in by_keyword
     )
-    figures = pool.figures(series, locate).select({s.id for s in matching})
-    shown = tuple(figures[: max(0, max_figures)])
+    chosen = pool.figures(series, locate).select(hits, max(0, max_figures))
     return Digest(
         title=_period_title(title, since, until, tz),
         since=since,
         until=until,
-        headline=headline(figures, tz),
-        key_figures=shown,
-        more_figures=len(figures) - len(shown),
+        headline=chosen.headline(tz),
+        key_figures=tuple(chosen.shown),
+        more_figures=chosen.count - len(chosen.shown),
         sections=sections,
         story_ids=tuple(story.id for section in sections for story in section.stories),
-        omitted=len(matching) - len(kept),
+        omitted=len(hits) - len(kept),
     )
 
 

@@ -18,7 +18,7 @@ has exactly one; a figure about all three cities has no place.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ __all__ = [
     "KEY_KINDS",
     "FigureIndex",
     "KeyFigure",
+    "Selection",
     "figure_from",
     "format_day",
     "headline",
@@ -194,7 +195,10 @@ class FigureIndex:
         *,
         series: Sequence[Series] = (),
         locate: Locate | None = None,
+        positions: Mapping[int, int] | None = None,
     ) -> None:
+        """``positions`` maps a story id to the key :meth:`select` is given (a pool
+        position); by default the story id itself."""
         merged: list[_Merged] = []
         buckets: dict[tuple[str, str, float], list[int]] = {}
         for story in stories:
@@ -223,26 +227,85 @@ class FigureIndex:
                 if found is not None:
                     before = _previous(found, m) or before
             figure = KeyFigure(f, m.place, tuple(m.sources), m.published, before)
-            self._figures.append((figure, tuple(sorted(m.stories))))
+            keys = tuple(sorted(positions.get(i, -1) if positions else i for i in m.stories))
+            self._figures.append((figure, keys))
+        # What the headline sums, per story, for the figures only one story reports (the
+        # most); the figures several stories report are looked at one by one.
+        self._single: dict[int, list[float]] = {}  # key -> [count, projects, money, n_p, n_m]
+        self._shared: list[tuple[tuple[int, ...], str, float]] = []  # keys, kind, value
+        for figure, keys in self._figures:
+            if len(keys) > 1:
+                self._shared.append((keys, figure.kind, figure.figure.value))
+                continue
+            sums = self._single.setdefault(keys[0], [0.0, 0.0, 0.0, 0.0, 0.0])
+            sums[0] += 1
+            if figure.kind == "projects":
+                sums[1] += figure.figure.value
+                sums[3] += 1
+            elif figure.kind == "money":
+                sums[2] += figure.figure.value
+                sums[4] += 1
 
-    def select(self, story_ids: Container[int] | None = None) -> list[KeyFigure]:
-        """The key figures reported by any of ``story_ids`` (all with ``None``), heaviest
-        first: task progress, then projects, then money; among equals, more sources,
-        then larger, then newer."""
-        if story_ids is None:
-            return [figure for figure, _ in self._figures]
-        return [
-            figure
-            for figure, ids in self._figures
-            if ids[0] in story_ids or (len(ids) > 1 and any(i in story_ids for i in ids))
-        ]
+    def select(self, keys: Collection[int] | None = None, limit: int | None = None) -> Selection:
+        """The key figures reported by any of the stories ``keys`` (all with ``None``):
+        the first ``limit`` in weight order (task progress, then projects, then money;
+        among equals, more sources, then larger, then newer), how many there are, and
+        the headline's sums over every one of them, each distinct figure once."""
+        shown: list[KeyFigure] = []
+        wanted = len(self._figures) if limit is None else limit
+        # A set-like view: isdisjoint runs in C, and most checks are of one or two keys.
+        view = None if keys is None else keys.keys() if isinstance(keys, Mapping) else set(keys)
+        for figure, ids in self._figures:
+            if len(shown) >= wanted:
+                break
+            if view is None or not view.isdisjoint(ids):
+                shown.append(figure)
+        totals = [0.0] * 5
+        single = self._single
+        if keys is None:
+            singles: Iterable[list[float]] = single.values()
+        else:
+            singles = [single[k] for k in keys if k in single]
+        for sums in singles:
+            for i in range(5):
+                totals[i] += sums[i]
+        for ids, kind, value in self._shared:
+            if view is None or not view.isdisjoint(ids):
+                totals[0] += 1
+                if kind == "projects":
+                    totals[1] += value
+                    totals[3] += 1
+                elif kind == "money":
+                    totals[2] += value
+                    totals[4] += 1
+        return Selection(
+            shown=shown,
+            count=int(totals[0]),
+            projects=totals[1] if totals[3] else None,
+            money=totals[2] if totals[4] else None,
+        )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A digest's key figures: the ones shown, how many in all, and the headline's sums
+    (``None`` when no figure of that kind)."""
+
+    shown: list[KeyFigure]
+    count: int
+    projects: float | None
+    money: float | None
+
+    def headline(self, tz: ZoneInfo) -> str:
+        tasks = [k for k in self.shown if k.progress][:MAX_HEADLINE_TASKS]
+        return headline_text(tasks, self.projects, self.money, tz)
 
 
 def key_figures(
     stories: Iterable[Story], *, series: Sequence[Series] = (), locate: Locate | None = None
 ) -> list[KeyFigure]:
     """Every distinct key figure of ``stories`` (see :class:`FigureIndex`)."""
-    return FigureIndex(stories, series=series, locate=locate).select()
+    return FigureIndex(stories, series=series, locate=locate).select().shown
 
 
 def _follow_ups(merged: list[_Merged]) -> dict[int, Point | None]:
@@ -340,23 +403,21 @@ def headline(figures: Sequence[KeyFigure], tz: ZoneInfo) -> str:
     """One or two lines: the projects and money of the period (each distinct figure
     counted once), then the task lists whose progress was reported. Empty without
     key figures."""
-    projects = money = 0.0
-    some_projects = some_money = False
-    tasks: list[KeyFigure] = []
-    for k in figures:
-        f = k.figure
-        if f.kind == "projects":
-            projects += f.value
-            some_projects = True
-        elif f.kind == "money":
-            money += f.value
-            some_money = True
-        elif len(tasks) < MAX_HEADLINE_TASKS and k.progress:
-            tasks.append(k)
+    projects = [k.figure.value for k in figures if k.kind == "projects"]
+    money = [k.figure.value for k in figures if k.kind == "money"]
+    tasks = [k for k in figures if k.progress][:MAX_HEADLINE_TASKS]
+    return headline_text(
+        tasks, sum(projects) if projects else None, sum(money) if money else None, tz
+    )
+
+
+def headline_text(
+    tasks: Sequence[KeyFigure], projects: float | None, money: float | None, tz: ZoneInfo
+) -> str:
     first: list[str] = []
-    if some_projects:
+    if projects is not None:
         first.append(f"项目 {_count(projects)} 个")
-    if some_money:
+    if money is not None:
         first.append(f"涉及金额 {_amount(money)}")
     lines = ["本期" + "，".join(first)] if first else []
     if tasks:
