@@ -177,6 +177,8 @@ class StoryPool:
         unique = {s.id: s for s in reversed(stories)}  # the first occurrence wins
         self.stories: list[Story] = sorted(unique.values(), key=_importance)
         self._carried = [_carried(s) for s in self.stories]
+        self._size = len(self.stories) + 1
+        self._base = [i - c * self._size for i, c in enumerate(self._carried)]
         self._figures: dict[tuple[int, int], tuple[object, object, FigureIndex]] = {}
         self._index = {s.id: i for i, s in enumerate(self.stories)}
         times = [s.first_seen for s in self.stories]
@@ -230,11 +232,11 @@ class StoryPool:
             hits.update(self._index[i] for i in ids if i in self._index)  # type: ignore[attr-defined]
         if not (since <= self._span[0] and self._span[1] < until):  # not the usual one period
             hits = {i: n for i, n in hits.items() if since <= self.stories[i].first_seen < until}
-        # One integer key a story: what it carries and matches, then pool order.
-        size = len(self.stories) + 1
-        carried = self._carried
-        ranked = heapq.nsmallest(limit, hits, key=lambda i: i - (carried[i] + hits[i]) * size)
-        return [self.stories[i] for i in ranked], hits
+        # One integer a story, smallest first: what it carries and matches, then pool
+        # order (the position is the remainder).
+        size, base = self._size, self._base
+        scores = heapq.nsmallest(limit, [base[i] - n * size for i, n in hits.items()])
+        return [self.stories[score % size] for score in scores], hits
 
 
 def compose(

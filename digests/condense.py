@@ -232,10 +232,13 @@ class FigureIndex:
         # What the headline sums, per story, for the figures only one story reports (the
         # most); the figures several stories report are looked at one by one.
         self._single: dict[int, list[float]] = {}  # key -> [count, projects, money, n_p, n_m]
-        self._shared: list[tuple[tuple[int, ...], str, float]] = []  # keys, kind, value
+        self._shared: list[tuple[str, float]] = []  # kind, value
+        self._shared_of: dict[int, list[int]] = {}  # key -> the shared figures it reports
         for figure, keys in self._figures:
             if len(keys) > 1:
-                self._shared.append((keys, figure.kind, figure.figure.value))
+                for key in keys:
+                    self._shared_of.setdefault(key, []).append(len(self._shared))
+                self._shared.append((figure.kind, figure.figure.value))
                 continue
             sums = self._single.setdefault(keys[0], [0.0, 0.0, 0.0, 0.0, 0.0])
             sums[0] += 1
@@ -260,24 +263,26 @@ class FigureIndex:
                 break
             if view is None or not view.isdisjoint(ids):
                 shown.append(figure)
-        totals = [0.0] * 5
         single = self._single
         if keys is None:
             singles: Iterable[list[float]] = single.values()
         else:
             singles = [single[k] for k in keys if k in single]
-        for sums in singles:
-            for i in range(5):
-                totals[i] += sums[i]
-        for ids, kind, value in self._shared:
-            if view is None or not view.isdisjoint(ids):
-                totals[0] += 1
-                if kind == "projects":
-                    totals[1] += value
-                    totals[3] += 1
-                elif kind == "money":
-                    totals[2] += value
-                    totals[4] += 1
+        totals = [sum(column) for column in zip(*singles, strict=True)] or [0.0] * 5
+        if keys is None:
+            shared: Iterable[int] = range(len(self._shared))
+        else:
+            of = self._shared_of
+            shared = set().union(*[of[k] for k in keys if k in of])
+        for index in shared:
+            kind, value = self._shared[index]
+            totals[0] += 1
+            if kind == "projects":
+                totals[1] += value
+                totals[3] += 1
+            elif kind == "money":
+                totals[2] += value
+                totals[4] += 1
         return Selection(
             shown=shown,
             count=int(totals[0]),

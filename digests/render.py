@@ -40,7 +40,17 @@ MAX_SOURCE_LINKS = 3
 
 def key_figure_line(figure: KeyFigure, tz: ZoneInfo) -> Line:
     """``• 湘潭 · 重点合作事项 52/60 已完成（上次 35/60，10月12日） [1][2]``: the figure,
-    then a link to each source (at most three, then how many more)."""
+    then a link to each source (at most three, then how many more).
+
+    The same for every digest the figure goes into: worked out once per time zone."""
+    cache: dict[str, Line] = figure.__dict__.setdefault("_lines", {})
+    found = cache.get(tz.key)
+    if found is None:
+        found = cache[tz.key] = _key_figure_line(figure, tz)
+    return found
+
+
+def _key_figure_line(figure: KeyFigure, tz: ZoneInfo) -> Line:
     links: list[Span] = []
     for number, url in enumerate(figure.sources[:MAX_SOURCE_LINKS], 1):
         safe = safe_url(url)
