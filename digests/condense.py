@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from analysis.figures import Figure
+from analysis.figures import KEY_KINDS, Figure
 from analysis.progress import Point, Series, same_subject
 from domain.models import Story
 
@@ -39,7 +39,6 @@ __all__ = [
     "key_text",
 ]
 
-KEY_KINDS: tuple[str, ...] = ("tasks", "projects", "money")
 MAX_HEADLINE_TASKS = 2
 
 Locate = Callable[[str], Sequence[str]]  # the cities a (folded) sentence names

@@ -35,7 +35,7 @@ def test_key_figure_block_holds_key_kinds_only() -> None:
         since=SINCE,
         until=UNTIL,
     )
-    block = "\n".join(line for _, lines in digest.figures for line in lines)
+    block = "\n".join(k.figure.describe() for k in digest.key_figures)
     assert "重点合作事项" in block and "总投资" in block
     assert "优良率" not in block
     assert "优良率" in "\n".join(render_text(digest))  # still in the story's own line

@@ -211,7 +211,6 @@ def test_wechat_help_lists_the_chinese_words(sample_copy: Core) -> None:
     )
 
 
-
 def test_search_shows_traditional_pages_in_simplified(console: Console) -> None:
     out = talk(console, "/search 推进会")
     assert "湘潭市召开长株潭一体化工作推进会" in out
