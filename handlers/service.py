@@ -74,7 +74,7 @@ class ChatService:
             return self._guarded("toggle", lambda: subscriptions.toggle(self.ctx, req, value))
         if action == "s" and value.isascii() and value.isdigit():
             return self._guarded("page", lambda: search.page(self.ctx, req, None, int(value)))
-        if action == "k" and value.isdigit():
+        if action == "k" and value.isascii() and value.isdigit():
             return self._guarded("figures", lambda: digest.more_figures(self.ctx, req, int(value)))
         if action == "c" and value in BY_NAME and not BY_NAME[value].admin:
             return self.command(req, value, "")

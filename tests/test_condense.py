@@ -190,6 +190,10 @@ def test_chat_watches_lists_and_progress(ingested: Core) -> None:
     digest = service.command(user, "digest", "").text
     assert "52/60 已完成，8 项推进中（上次 35/60，10月20日）" in digest
     assert "▍关键词：融城干道" in digest and "• 株洲 · 总投资 48 亿元" in digest
+    # The digest's 更多 button pages its key figures; a forged page number is refused.
+    assert service.callback(user, "k:0").text.startswith("• 湘潭 · ")
+    assert "没有更多" in service.callback(user, "k:9").text
+    assert "已失效" in service.callback(user, "k:²").text
     progress = service.command(user, "progress", "湘潭").text
     assert "52/60 已完成" in progress and "历次进展：10月20日 35 → 11月20日 52" in progress
     assert "还没有跟踪到" in service.command(user, "progress", "株洲").text
