@@ -298,7 +298,11 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
     from channels.runner import send_digests
 
     if args.action == "preview":
-        return _preview(core, args)
+        from channels.printed import print_preview
+
+        return print_preview(
+            core, subscriptions=args.subscriptions, chat=args.chat, as_json=args.json
+        )
     report = asyncio.run(send_digests(core, force=args.force))
     print(
         f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
@@ -307,61 +311,11 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
     return 0 if report.left == 0 else 1
 
 
-def _preview(core: Core, args: argparse.Namespace) -> int:
-    from analysis.subscriptions import parse_subscriptions, split_keywords
-    from app.delivery import digest_for, preview
-    from digests.export import digest_json
-    from digests.render import render_text
-
-    now = core.now() + 1  # up to and including now
-    timezone = core.settings.digest.timezone
-    if args.subscriptions is not None:
-        subs, unknown = parse_subscriptions(core.tagger, args.subscriptions)
-        watches, refused = split_keywords(unknown)
-        if refused or not (subs or watches):
-            raise UserInputError(f"not a city, topic or keyword: {' '.join(refused) or '?'}")
-        digest = preview(core, subs, watches, now)
-    elif args.chat:
-        chats = [c for c in core.storage.chats.all() if c.address == args.chat]
-        if not chats and args.chat.isdigit():
-            found = core.storage.chats.by_id(int(args.chat))
-            chats = [found] if found else []
-        if not chats:
-            raise UserInputError(f"no such chat: {args.chat}")
-        timezone = chats[0].timezone
-        digest = digest_for(core, chats[0], now)
-    else:
-        raise UserInputError("digest preview needs --chat ID or --subscriptions TEXT")
-    if args.json:
-        print(json.dumps(digest_json(digest, timezone), ensure_ascii=False, indent=2))
-        return 0
-    if digest.empty:
-        print("本周暂无新动态")
-    script = core.settings.analysis.display_script
-    for block in render_text(digest, timezone=timezone, script=script):
-        print(block)
-        print()
-    return 0
-
-
 def cmd_progress(core: Core, args: argparse.Namespace) -> int:
-    from app.tracking import tracked
-    from digests.export import series_json
-    from digests.present import series_lines
+    from channels.printed import print_progress
 
     cities, topics = _filters(core, args.city, args.topic)
-    found = tracked(core, cities=cities, topics=topics)
-    tz = core.settings.digest.timezone
-    if args.json:
-        print(json.dumps(series_json(found, tz), ensure_ascii=False, indent=2))
-        return 0
-    if not found:
-        print("没有跟踪到的任务清单。")
-    for series in found:
-        for text_line in series_lines(series, ZoneInfo(tz)):
-            print(render_line(text_line, TEXT))
-        print()
-    return 0
+    return print_progress(core, cities, topics, as_json=args.json)
 
 
 EXIT_DAMAGED = 1  # `health`: the integrity check failed

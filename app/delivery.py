@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from analysis.subscriptions import parse_subscriptions, split_keywords
 from app.core import Core
 from app.tracking import Period
 from digests.chart import render_chart
@@ -33,6 +34,7 @@ from domain.errors import (
     InvalidTargetError,
     RateLimitedError,
     RejectedError,
+    UserInputError,
 )
 from domain.models import Chat, Subscription
 from domain.schedule import next_due
@@ -84,6 +86,29 @@ def preview(
     settings = core.settings.digest
     period = Period.load(core, now - settings.lookback_days * 86400, now)
     return compose_for(core, subscriptions, watches, period, settings.timezone)
+
+
+def preview_for(
+    core: Core, *, subscriptions: str | None = None, chat: str | None = None
+) -> tuple[Digest, str]:
+    """The digest to preview now and its time zone: for subscriptions written as in chat
+    ("湘潭 交通, 融城干道"), or for a known chat (its address or our id)."""
+    now = core.now() + 1  # up to and including now
+    if subscriptions is not None:
+        subs, unknown = parse_subscriptions(core.tagger, subscriptions)
+        watches, refused = split_keywords(unknown)
+        if refused or not (subs or watches):
+            raise UserInputError(f"not a city, topic or keyword: {' '.join(refused) or '?'}")
+        return preview(core, subs, watches, now), core.settings.digest.timezone
+    if not chat:
+        raise UserInputError("digest preview needs --chat ID or --subscriptions TEXT")
+    chats = [c for c in core.storage.chats.all() if c.address == chat]
+    if not chats and chat.isascii() and chat.isdigit():
+        found = core.storage.chats.by_id(int(chat))
+        chats = [found] if found else []
+    if not chats:
+        raise UserInputError(f"no such chat: {chat}")
+    return digest_for(core, chats[0], now), chats[0].timezone
 
 
 def compose_for(

@@ -224,18 +224,15 @@ def _web_sources(db: sqlite_utils.Database) -> None:
 @MIGRATIONS(name="m006_keyword_watches")
 def _keyword_watches(db: sqlite_utils.Database) -> None:
     """Keywords a chat watches beside its cities and topics, and its instant alerts."""
-    _script(
-        db,
-        """    CREATE TABLE watches (
-        chat_id INTEGER NOT NULL REFERENCES chats(id),
-        keyword TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        PRIMARY KEY (chat_id, keyword)
-    );
-    ALTER TABLE chats ADD COLUMN alerts INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE chats ADD COLUMN alerts_checked_at INTEGER
-""",
+    watch = {"chat_id": int, "keyword": str, "created_at": int}
+    db["watches"].create(  # type: ignore[union-attr]
+        watch,
+        pk=("chat_id", "keyword"),
+        not_null=set(watch),
+        foreign_keys=[("chat_id", "chats", "id")],
     )
+    db["chats"].add_column("alerts", int, not_null_default=0)  # type: ignore[union-attr]
+    db["chats"].add_column("alerts_checked_at", int)  # type: ignore[union-attr]
 
 
 # The scripts that PRAGMA user_version counted before named migrations, in order.
