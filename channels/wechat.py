@@ -30,18 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Generic, TypeVar
-from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml.ElementTree as SafeET
 from aiohttp import web
-from defusedxml import DefusedXmlException
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from wechatpy.exceptions import InvalidSignatureException
@@ -50,8 +43,17 @@ from wechatpy.utils import check_signature
 from app.config import WeChatSettings
 from app.core import Core
 from app.replay import ANSWERED, REPLAY, ReplayGuard, message_identity
+from channels.wechat_xml import (
+    MORE_POINTER,
+    BadRequest,
+    Expiring,
+    Message,
+    paginate,
+    parse_xml,
+    read_message,
+    reply_xml,
+)
 from digests.markup import TEXT, render_reply
-from digests.split import split_text, utf8_len
 from domain.errors import ConfigError, StorageError
 from domain.reply import MORE, Reply
 from handlers.service import ChatService, Request
@@ -59,72 +61,16 @@ from handlers.service import ChatService, Request
 log = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
-REPLY_LIMIT = 2048  # bytes of Content in a passive text reply
 ANSWER_WITHIN = 4.0  # seconds; WeChat gives up after 5
 HOLD = 5.5  # seconds a request without a timely reply is held: past WeChat's deadline
 ATTEMPTS = 3  # requests WeChat sends for one message: the first and two retries
 MAX_BODY = 64 * 1024  # a WeChat message is a few hundred bytes
 MORE_WORDS = frozenset({"更多", "下一页", "more"})
-MORE_POINTER = "（回复“更多”查看下一页）"
 MORE_RESULTS = "回复“更多”查看更多结果。"
 BUSY = "正在处理，请稍后回复“更多”查看结果。"
 NO_MORE = "没有更多内容了。发送关键词重新搜索，或发送“帮助”查看命令。"
 NOT_TEXT = "目前只能处理文字消息。发送“帮助”查看命令，或直接发送关键词搜索。"
 FAILED = "抱歉，处理出错了，请稍后再试。"
-_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Expiring(Generic[K, V]):
-    """A bounded mapping whose entries expire ``ttl`` seconds after they were set (LRU)."""
-
-    def __init__(self, maxsize: int, ttl: float, clock: Callable[[], float]) -> None:
-        self.maxsize = maxsize
-        self.ttl = ttl
-        self.clock = clock
-        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item[0] <= self.clock():
-            del self._items[key]
-            return None
-        self._items.move_to_end(key)
-        return item[1]
-
-    def pop(self, key: K) -> V | None:
-        value = self.get(key)
-        self._items.pop(key, None)
-        return value
-
-    def __setitem__(self, key: K, value: V) -> None:
-        self._items[key] = (self.clock() + self.ttl, value)
-        self._items.move_to_end(key)
-        while len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-@dataclass(frozen=True)
-class Message:
-    """The fields of an incoming message that we use."""
-
-    to_user: str  # our account
-    from_user: str  # the user's OpenID (UserID for a WeCom app)
-    msg_type: str
-    content: str
-    msg_id: str  # MsgId, or a stand-in for events, which carry none
-    event: str = ""
-
-
-class BadRequest(Exception):
-    """The request body is not a message we accept (answered 400)."""
 
 
 class WeChatEndpoint:
@@ -243,7 +189,7 @@ class WeChatEndpoint:
                     return web.Response(status=403, text="forbidden")
             else:
                 inner = body
-            message = _message(_parse(inner))
+            message = read_message(parse_xml(inner))
         except BadRequest as e:
             log.warning("wechat.bad_request reason=%s", e)
             return web.Response(status=400, text="bad request")
@@ -269,7 +215,7 @@ class WeChatEndpoint:
             log.error("wechat.answered_unrecorded error=%s", e)
         if not text:
             return web.Response(text="success")  # WeChat's "no reply"
-        xml = _reply_xml(message, text, int(self.clock()))
+        xml = reply_xml(message, text, int(self.clock()))
         if self._crypto is not None:
             xml = self._crypto.encrypt_message(xml, nonce or "czt", str(int(self.clock())))
         return web.Response(text=xml, content_type="application/xml")
@@ -277,7 +223,7 @@ class WeChatEndpoint:
     def _decrypt(self, body: bytes, signature: str, timestamp: str, nonce: str) -> bytes | None:
         """The inner message XML of an encrypted request; None when the signature is wrong."""
         assert self._crypto is not None
-        outer = _parse(body)
+        outer = parse_xml(body)
         encrypt = outer.findtext("Encrypt")
         if not encrypt or not signature:
             # Unsigned or not encrypted at all: treat like a bad signature, process nothing.
@@ -380,58 +326,6 @@ class WeChatEndpoint:
             self.pages[user] = pages[1:]
             return f"{pages[0]}\n{MORE_POINTER}"
         return pages[0]
-
-
-def paginate(text: str, limit: int = REPLY_LIMIT) -> list[str]:
-    """``text`` in pages that fit ``limit`` bytes with the “更多” pointer, cut at sentences."""
-    room = limit - utf8_len("\n" + MORE_POINTER)
-    pages = [p.strip() for p in split_text(text, room, utf8_len)]
-    return [p for p in pages if p]
-
-
-def _parse(body: bytes) -> Element:
-    try:
-        return SafeET.fromstring(body, forbid_dtd=True)
-    except DefusedXmlException as e:
-        raise BadRequest(f"forbidden XML ({type(e).__name__})") from None
-    except (ParseError, ValueError):
-        raise BadRequest("malformed XML") from None
-
-
-def _message(root: Element) -> Message:
-    def field(name: str) -> str:
-        return (root.findtext(name) or "").strip()
-
-    from_user, to_user, msg_type = field("FromUserName"), field("ToUserName"), field("MsgType")
-    if not (from_user and to_user and msg_type):
-        raise BadRequest("missing FromUserName, ToUserName or MsgType")
-    msg_id = field("MsgId") or f"{field('CreateTime')}:{msg_type}:{field('Event')}"
-    return Message(
-        to_user=to_user,
-        from_user=from_user,
-        msg_type=msg_type.lower(),
-        content=root.findtext("Content") or "",
-        msg_id=msg_id,
-        event=field("Event"),
-    )
-
-
-def _cdata(text: str) -> str:
-    text = _NOT_XML_CHARS.sub("", text)
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def _reply_xml(message: Message, content: str, now: int) -> str:
-    """A passive text reply: addressed back to the sender, from our account."""
-    return (
-        "<xml>"
-        f"<ToUserName>{_cdata(message.from_user)}</ToUserName>"
-        f"<FromUserName>{_cdata(message.to_user)}</FromUserName>"
-        f"<CreateTime>{now}</CreateTime>"
-        "<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content>{_cdata(content)}</Content>"
-        "</xml>"
-    )
 
 
 ENDPOINT = web.AppKey("wechat_endpoint", WeChatEndpoint)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -120,3 +120,24 @@ def sample_copy(sample_core: Core, tmp_path: Path) -> Iterator[Core]:
     c = Core(load_settings(None, environ={}, db_path=str(dst)), clock=FakeClock(NOW))
     yield c
     c.close()
+
+
+# -- the WeChat server world (tests/wechat_world.py) -------------------------------------
+
+
+@pytest.fixture
+def world(sample_core: Core, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.wechat_world import make_world
+
+    w = make_world(sample_core, tmp_path_factory.mktemp("wechat"), encrypted=False)
+    yield w
+    w.core.close()
+
+
+@pytest.fixture
+def secure(sample_core: Core, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.wechat_world import make_world
+
+    w = make_world(sample_core, tmp_path_factory.mktemp("wechat-aes"), encrypted=True)
+    yield w
+    w.core.close()

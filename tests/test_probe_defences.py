@@ -15,7 +15,7 @@ from channels.wechat import create_app
 from domain.errors import StorageError
 from handlers.service import ChatService, Request
 from tests.conftest import FEEDS
-from tests.test_wechat import chats_state, make_world, message_xml, signed
+from tests.wechat_world import chats_state, make_world, message_xml, signed
 
 
 def fill_the_disk(core: Core) -> None:

@@ -16,7 +16,7 @@ from channels.wechat import create_app
 from domain.errors import ConfigError
 from domain.models import Subscription
 from tests.conftest import NOW, FakeClock
-from tests.test_wechat import Phone, World, chats_state, make_world, message_xml, signed
+from tests.wechat_world import Phone, World, chats_state, make_world, message_xml, signed
 
 VICTIM = "oVictim-株洲-002"
 
