@@ -21,16 +21,20 @@ divided by the number of terms, plus
 - ``sources`` times the log of the number of outlets carrying the story (a static,
   per-story weight).
 
-The blend multiplies relevance by ``1 + recency * 2 ** (-age / half_life)``: a story
-published now counts ``1 + recency`` times (1.25), one a half-life old ``1 + recency / 2``, an
-old one 1. Among equally relevant stories the newer comes first; a story about the query
-beats a newer one that mentions it in passing.
+Each part is weighted by ``Weights``. The blend multiplies relevance by
+``1 + recency * 2 ** (-age / half_life)``: a story published now counts ``1 + recency``
+times (1.25), one a half-life old ``1 + recency / 2``, an old one 1. Among equally
+relevant stories the newer comes first; a story about the query beats a newer one that
+mentions it in passing.
 """
 
 from __future__ import annotations
 
+import heapq
+import json
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from storage import fts
@@ -43,6 +47,8 @@ AVERAGE_CHARS = 1000
 NEAR_CHARS = 12
 SUBJECT_BIGRAMS = 6  # a hit sentence sharing this many of the title's bigrams is on subject
 DAY = 86400
+_ENDS = "。！？!?；;\n"  # what ends a sentence (as ``fts.sentences`` splits)
+_SENTENCE_END = re.compile(f"[{_ENDS}]+")
 
 
 @dataclass(frozen=True)
@@ -61,61 +67,106 @@ class Weights:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One matching article with what the score reads of its story."""
+    """One matching article with what the score reads of its story (tags as stored JSON,
+    decoded only for the few candidates scored in full)."""
 
     article_id: int
     story_id: int
     published: int
     folded: str  # title line, then the body
-    cities: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
+    cities_json: str = "[]"
+    topics_json: str = "[]"
     source_count: int = 1
 
 
-def relevance(
-    terms: Sequence[str],
-    cand: Candidate,
-    weights: Weights,
-    query_cities: Sequence[str] = (),
-    query_topics: Sequence[str] = (),
-) -> float:
-    """How much ``cand`` is about ``terms`` (higher is more), recency left out."""
+@dataclass(frozen=True)
+class Query:
+    """The query as the score reads it: folded terms and the cities and topics it names."""
+
+    terms: tuple[str, ...]
+    cities: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+
+def _common(q: Query, cand: Candidate, weights: Weights) -> tuple[str, str, str, float, float]:
+    """(title, body, lead, length norm, the score's static part: sources)."""
     title, _, body = cand.folded.partition("\n")
-    opening = fts.lead(body)
     norm = 1 - B + B * len(body) / AVERAGE_CHARS
-    parts = [body[s:e] for s, e in fts.sentences(body)]
+    static = weights.sources * math.log(max(1, cand.source_count))
+    return title, body, fts.lead(body), norm, static
+
+
+def upper_bound(q: Query, cand: Candidate, weights: Weights) -> float:
+    """A cheap bound that ``relevance`` never exceeds: occurrences for sentences, every
+    optional part (subject, proximity, tags) at its maximum."""
+    title, body, opening, norm, static = _common(q, cand, weights)
     subject = _bigrams(title)
     text = 0.0
-    for term in terms:
-        holding = [p for p in parts if term in p]
+    for term in q.terms:
+        tf = body.count(term)
+        text += weights.title * (term in title) + weights.lead * (term in opening)
+        text += weights.body * tf / (tf + K1 * norm) if tf else 0.0
+        if tf and subject and term not in title:
+            present = sum(b in body for b in subject if b not in term)
+            text += weights.subject * min(1.0, present / min(len(subject), SUBJECT_BIGRAMS))
+    score = text / max(1, len(q.terms)) + static
+    score += weights.proximity if len(q.terms) > 1 else 0.0
+    score += weights.city if q.cities else 0.0
+    return score + (weights.topic if q.topics else 0.0)
+
+
+def relevance(q: Query, cand: Candidate, weights: Weights) -> float:
+    """How much ``cand`` is about the query (higher is more), recency left out."""
+    title, body, opening, norm, static = _common(q, cand, weights)
+    subject = _bigrams(title)
+    text = 0.0
+    for term in q.terms:
+        holding = _holding(body, term)
         sf = len(holding)  # sentences, not occurrences: one sentence saying it twice is one
         text += weights.title * (term in title) + weights.lead * (term in opening)
         text += weights.body * sf / (sf + K1 * norm) if sf else 0.0
         if subject and holding and term not in title:
-            own = _bigrams(term)
-            overlap = max(len((_bigrams(p) - own) & subject) for p in holding)
+            others = [b for b in subject if b not in term]
+            overlap = max(sum(b in p for b in others) for p in holding)
             text += weights.subject * min(1.0, overlap / min(len(subject), SUBJECT_BIGRAMS))
-    score = text / max(1, len(terms))
-    if len(terms) > 1:
-        window = nearest_window(cand.folded, terms)
+    score = text / max(1, len(q.terms)) + static
+    if len(q.terms) > 1:
+        window = nearest_window(cand.folded, q.terms)
         if window is not None:
             score += weights.proximity * min(1.0, NEAR_CHARS / max(1, window))
-    if set(query_cities) & set(cand.cities):
+    if q.cities and set(q.cities) & set(json.loads(cand.cities_json)):
         score += weights.city
-    if set(query_topics) & set(cand.topics):
+    if q.topics and set(q.topics) & set(json.loads(cand.topics_json)):
         score += weights.topic
-    return score + weights.sources * math.log(max(1, cand.source_count))
+    return score
 
 
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1) if text[i : i + 2].isalnum()}
+def _holding(text: str, term: str) -> list[str]:
+    """The sentences of ``text`` that hold ``term``, each once."""
+    out: list[str] = []
+    end = -1
+    pos = text.find(term)
+    while pos >= 0:
+        if pos >= end:
+            start = max(text.rfind(mark, 0, pos) for mark in _ENDS) + 1
+            found = _SENTENCE_END.search(text, pos + len(term))
+            end = found.end() if found else len(text)
+            out.append(text[start:end])
+        pos = text.find(term, pos + len(term))
+    return out
 
 
-def blend(relevance_score: float, published: int, now: int, weights: Weights) -> float:
-    """Relevance times the recency factor (see the module docstring)."""
+def _bigrams(text: str) -> list[str]:
+    return list(
+        dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1) if text[i : i + 2].isalnum())
+    )
+
+
+def recency(published: int, now: int, weights: Weights) -> float:
+    """The factor relevance is multiplied by (see the module docstring)."""
     age_days = max(0, now - published) / DAY
     decay = 2.0 ** (-age_days / weights.half_life_days) if weights.half_life_days > 0 else 0.0
-    return relevance_score * (1 + weights.recency * decay)
+    return 1 + weights.recency * decay
 
 
 def nearest_window(text: str, terms: Sequence[str]) -> int | None:
@@ -147,25 +198,31 @@ def nearest_window(text: str, terms: Sequence[str]) -> int | None:
 
 
 def order(
-    terms: Sequence[str],
-    candidates: Sequence[Candidate],
-    now: int,
-    weights: Weights,
-    query_cities: Sequence[str] = (),
-    query_topics: Sequence[str] = (),
-) -> list[tuple[int, int]]:
-    """(story id, best article id) of every candidate's story, best blended score first;
-    ties go to the newer story."""
-    best: dict[int, tuple[float, int, int]] = {}  # story -> (score, published, article)
-    for cand in candidates:
-        score = blend(
-            relevance(terms, cand, weights, query_cities, query_topics),
-            cand.published,
-            now,
-            weights,
-        )
-        held = best.get(cand.story_id)
-        if held is None or score > held[0]:
-            best[cand.story_id] = (score, cand.published, cand.article_id)
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], -kv[0]))
-    return [(story, article) for story, (_, _, article) in ranked]
+    q: Query, candidates: Sequence[Candidate], now: int, weights: Weights
+) -> Iterator[tuple[int, int]]:
+    """(story id, best article id) of the candidates' stories, best blended score first
+    (ties: the newer story first), lazily.
+
+    The threshold algorithm: candidates are taken in order of their upper bound and
+    scored in full only while the bound could still beat the best scored one, so a page
+    of ten usually scores a few dozen of several hundred candidates; the order is exactly
+    the order of the full scores.
+    """
+    bounds = sorted(
+        ((upper_bound(q, c, weights) * recency(c.published, now, weights), i)
+         for i, c in enumerate(candidates)),
+        reverse=True,
+    )  # fmt: skip
+    heap: list[tuple[float, int, int, int]] = []  # (-score, -published, -story, article)
+    shown: set[int] = set()
+    next_bound = 0
+    while next_bound < len(bounds) or heap:
+        while next_bound < len(bounds) and (not heap or bounds[next_bound][0] >= -heap[0][0]):
+            cand = candidates[bounds[next_bound][1]]
+            score = relevance(q, cand, weights) * recency(cand.published, now, weights)
+            heapq.heappush(heap, (-score, -cand.published, -cand.story_id, cand.article_id))
+            next_bound += 1
+        _, _, story, article = heapq.heappop(heap)
+        if -story not in shown:  # a story's first appearance is its best article
+            shown.add(-story)
+            yield -story, article

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from domain.errors import InvalidQueryError, StorageError
 from domain.models import SearchHit, SearchPage, Story
@@ -87,12 +87,14 @@ class Search:
         seen: set[int] = set()
         loaded: dict[int, Story] = {}
         if sort == "relevance":
-            ranked = self._ranked(query)
-            for i in range(0, len(ranked), _BATCH):
-                self._pick(ranked[i : i + _BATCH], cities, topics, wanted, picked, seen, loaded)
-                if len(picked) >= wanted:
+            ranked, candidates = self._ranked(query)
+            while len(picked) < wanted:
+                # Load stories for about as many as the page still needs: each costs a read.
+                chunk = list(itertools.islice(ranked, wanted - len(picked)))
+                if not chunk:
                     break
-            seen.update(story for story, _ in ranked)
+                self._pick(chunk, cities, topics, wanted, picked, seen, loaded)
+            seen.update(candidates)
         if len(picked) < wanted:
             self._newest(query, cities, topics, wanted, picked, seen, loaded)
         window = picked[offset : offset + limit]
@@ -108,11 +110,12 @@ class Search:
             hits=tuple(hits), has_more=len(picked) > offset + limit, terms=query.terms
         )
 
-    def _ranked(self, query: fts.Query) -> list[tuple[int, int]]:
+    def _ranked(self, query: fts.Query) -> tuple[Iterator[tuple[int, int]], set[int]]:
         """Candidates by blended score: every article whose title or lead holds the query
         (the newest ``HEAD_CANDIDATES``, from the small heads index) and the newest
         ``BODY_CANDIDATES`` matches of the full index. Both reads stop at their limit, so
-        the cost is bounded whatever share of the stories a word is in."""
+        the cost is bounded whatever share of the stories a word is in. Returns the lazy
+        order and the candidates' story ids."""
         match = query.match()
         ids: dict[int, None] = {}
         for table, cap in (
@@ -125,7 +128,7 @@ class Search:
             except sqlite3.Error as e:
                 raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
         if not ids:
-            return []
+            return iter(()), set()
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
             "SELECT a.id, a.story_id, a.folded, s.published, s.cities, s.topics, s.source_count"
@@ -138,15 +141,16 @@ class Search:
                 story_id=r[1],
                 folded=r[2],
                 published=r[3],
-                cities=tuple(json.loads(r[4])),
-                topics=tuple(json.loads(r[5])),
+                cities_json=r[4],
+                topics_json=r[5],
                 source_count=r[6],
             )
             for r in rows
         ]
-        named_cities, named_topics = self.tagger(" ".join(query.terms)) if self.tagger else ((), ())
-        now = int(self.clock())
-        return ranking.order(query.terms, candidates, now, self.weights, named_cities, named_topics)
+        cities, topics = self.tagger(" ".join(query.terms)) if self.tagger else ((), ())
+        q = ranking.Query(query.terms, tuple(cities), tuple(topics))
+        order = ranking.order(q, candidates, int(self.clock()), self.weights)
+        return order, {c.story_id for c in candidates}
 
     def _newest(
         self,
