@@ -39,8 +39,9 @@ from dataclasses import dataclass
 
 from storage import fts
 
-HEAD_CANDIDATES = 600
-BODY_CANDIDATES = 150
+HEAD_CANDIDATES = 400
+BODY_CANDIDATES = 100
+EXACT_BUDGET = 64  # candidates scored in full per query, at most
 K1 = 1.2
 B = 0.5
 AVERAGE_CHARS = 1000
@@ -100,15 +101,12 @@ def upper_bound(q: Query, cand: Candidate, weights: Weights) -> float:
     """A cheap bound that ``relevance`` never exceeds: occurrences for sentences, every
     optional part (subject, proximity, tags) at its maximum."""
     title, body, opening, norm, static = _common(q, cand, weights)
-    subject = _bigrams(title)
     text = 0.0
     for term in q.terms:
         tf = body.count(term)
         text += weights.title * (term in title) + weights.lead * (term in opening)
         text += weights.body * tf / (tf + K1 * norm) if tf else 0.0
-        if tf and subject and term not in title:
-            present = sum(b in body for b in subject if b not in term)
-            text += weights.subject * min(1.0, present / min(len(subject), SUBJECT_BIGRAMS))
+        text += weights.subject if tf and term not in title else 0.0
     score = text / max(1, len(q.terms)) + static
     score += weights.proximity if len(q.terms) > 1 else 0.0
     score += weights.city if q.cities else 0.0
@@ -198,7 +196,11 @@ def nearest_window(text: str, terms: Sequence[str]) -> int | None:
 
 
 def order(
-    q: Query, candidates: Sequence[Candidate], now: int, weights: Weights
+    q: Query,
+    candidates: Sequence[Candidate],
+    now: int,
+    weights: Weights,
+    budget: int | None = None,
 ) -> Iterator[tuple[int, int]]:
     """(story id, best article id) of the candidates' stories, best blended score first
     (ties: the newer story first), lazily.
@@ -206,8 +208,11 @@ def order(
     The threshold algorithm: candidates are taken in order of their upper bound and
     scored in full only while the bound could still beat the best scored one, so a page
     of ten usually scores a few dozen of several hundred candidates; the order is exactly
-    the order of the full scores.
+    the order of the full scores. At most ``budget`` (default ``EXACT_BUDGET``) are
+    scored in full, which bounds the cost of any query: the rest then follow in the
+    order of their bounds, after every scored one.
     """
+    budget = EXACT_BUDGET if budget is None else budget
     bounds = sorted(
         ((upper_bound(q, c, weights) * recency(c.published, now, weights), i)
          for i, c in enumerate(candidates)),
@@ -215,13 +220,20 @@ def order(
     )  # fmt: skip
     heap: list[tuple[float, int, int, int]] = []  # (-score, -published, -story, article)
     shown: set[int] = set()
-    next_bound = 0
-    while next_bound < len(bounds) or heap:
-        while next_bound < len(bounds) and (not heap or bounds[next_bound][0] >= -heap[0][0]):
-            cand = candidates[bounds[next_bound][1]]
+    scored = 0
+    while scored < len(bounds) or heap:
+        while scored < min(budget, len(bounds)) and (not heap or bounds[scored][0] >= -heap[0][0]):
+            cand = candidates[bounds[scored][1]]
             score = relevance(q, cand, weights) * recency(cand.published, now, weights)
             heapq.heappush(heap, (-score, -cand.published, -cand.story_id, cand.article_id))
-            next_bound += 1
+            scored += 1
+        if not heap:  # the budget is spent: the rest in the order of their bounds
+            for _, i in bounds[scored:]:
+                story = candidates[i].story_id
+                if story not in shown:
+                    shown.add(story)
+                    yield story, candidates[i].article_id
+            return
         _, _, story, article = heapq.heappop(heap)
         if -story not in shown:  # a story's first appearance is its best article
             shown.add(-story)
