@@ -10,6 +10,12 @@ of the folded text, never across punctuation, so recall equals a substring scan.
 
 Queries can never inject FTS syntax: only characters that are letters or digits reach
 the MATCH expression, each inside a double-quoted phrase.
+
+Two indexes use this form: ``articles_fts`` (the whole folded text: recall and newest
+first) and ``heads_fts`` (each article's title and lead, ``heads``: the candidates of
+relevance order, small enough that reading them is cheap at any hit count). Snippets
+quote the sentence that holds the query (``snippet``), preferring running text over
+site chrome (``is_prose``).
 """
 
 from __future__ import annotations
