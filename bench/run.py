@@ -337,7 +337,7 @@ def _search(r: dict[str, Any]) -> list[str]:
         "`Search.search(q, sort=..., limit=10)` (page one, the bot's call, including story "
         "loading and snippets) after three warm-up calls; p50 and p99 over the repetitions. "
         "Relevance (the default order) scores the bounded candidates of `storage.ranking` "
-        "(the newest 400 title/lead matches from the small heads index and the newest 100 "
+        "(the newest 200 title/lead matches from the small heads index and the newest 100 "
         "body matches, at most 64 scored in full), then lists any other match newest "
         "first. "
         "Baseline: `SELECT id, story_id FROM articles WHERE folded LIKE '%q%'` (one LIKE per "

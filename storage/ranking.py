@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from storage import fts
 
-HEAD_CANDIDATES = 400
+HEAD_CANDIDATES = 200
 BODY_CANDIDATES = 100
 EXACT_BUDGET = 64  # candidates scored in full per query, at most
 K1 = 1.2
