@@ -65,7 +65,7 @@ class Core:
 
     def _query_tags(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The cities and topics a search query names: a boost in relevance order."""
-        return self.tagger.cities(text, ""), self.tagger.topics(text, "", min_score=1)
+        return self.tagger.cities(text, ""), self.tagger.topics(text, "")
 
     def now(self) -> int:
         return int(self.clock())

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.text import fold, to_simplified
+from analysis.text import fold
 
 MAX_QUERY_CHARS = 100
 MAX_TERMS = 8
@@ -83,15 +83,13 @@ def snippet(
     The sentence is the one holding the most distinct terms, preferring running text
     over site chrome (menus, counters, footers) and the body over the title line (the
     title is shown anyway). Hits are found in ``folded``; the window shows ``display``
-    (the text as written) converted to simplified script when it lines up with
-    ``folded`` character for character, else the folded text itself.
+    (the text as written: ``digests.present`` converts it to the display script) when it
+    lines up with ``folded`` character for character, else the folded text itself.
     """
     flat = folded.replace("\n", " ")
     shown = flat
     if display is not None and len(display) == len(folded):
-        simple = to_simplified(display)
-        if len(simple) == len(folded):
-            shown = simple.replace("\n", " ")
+        shown = display.replace("\n", " ")
     title_end = folded.find("\n")
     best: tuple[int, int, int, int] | None = None
     best_key: tuple[int, ...] = ()

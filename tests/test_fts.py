@@ -44,12 +44,13 @@ def test_match_expression_only_quotes_alphanumerics(text: str) -> None:
         assert all(ch.isalnum() or ch in ' "' for ch in inner)
 
 
-def test_snippet_is_the_sentence_in_simplified_script() -> None:
+def test_snippet_is_the_sentence_shown_in_simplified_script() -> None:
     folded = "标题\n" + "前言。" * 30 + "湘潭融城干道今天通车。" + "结尾" * 30
     display = folded.replace("干", "幹").replace("标题", "標題")
     text, spans = fts.snippet(folded, ("融城干道",), display=display)
-    marked = mark(text, spans)
-    assert marked == "…湘潭【融城干道】今天通车。…"
+    assert mark(text, spans) == "…湘潭【融城幹道】今天通车。…"  # as written
+    shown = present.shown_snippet(text, "simplified")
+    assert render_line(present.marked(shown, spans), TEXT) == "…湘潭【融城干道】今天通车。…"
 
 
 def test_snippet_prefers_running_text_over_site_chrome() -> None:

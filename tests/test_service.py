@@ -257,6 +257,8 @@ def test_feeds_list_redacts_private_feed_tokens(sample_copy: Core) -> None:
         ChatService(sample_copy).command(Request("console", "a", is_admin=True), "feeds", "").text
     )
     assert "s3cret" not in text and "pw@" not in text and "feeds.example" in text
+
+
 def test_search_word_newest_orders_by_time_and_paging_keeps_it(sample_copy: Core) -> None:
     import html
 
