@@ -234,6 +234,8 @@ def _keyword_watches(db: sqlite_utils.Database) -> None:
     )
     db["chats"].add_column("alerts", int, not_null_default=0)  # type: ignore[union-attr]
     db["chats"].add_column("alerts_checked_at", int)  # type: ignore[union-attr]
+
+
 @MIGRATIONS(name="m007_heads_fts")
 def _heads_fts(db: sqlite_utils.Database) -> None:
     """A small index of each article's title and lead: the candidates of relevance order."""
