@@ -33,6 +33,7 @@ bench-quick: $(STAMP)
 # Quality on the labelled development corpus (../shared/figures-dev) -> docs/quality.md
 eval: $(STAMP)
 	$(PY) -m bench.eval
+	$(PY) -m bench.haystack
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

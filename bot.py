@@ -365,7 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--city", action="append", metavar="C")
     p.add_argument("--topic", action="append", metavar="T")
     p.add_argument("--limit", type=int, default=10, metavar="N")
-    p.add_argument("--sort", choices=("newest", "relevance"), default="newest")
+    p.add_argument(
+        "--sort",
+        choices=("relevance", "newest"),
+        default="relevance",
+        help="relevance blended with recency (default) or newest first",
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("analyze", help="run the analysis pipeline on text or HTML files")

@@ -89,6 +89,7 @@ class AnalysisSettings:
     merge_threshold: float = 0.5
     keywords: int = 8
     display_script: str = "simplified"  # or "original": the script stories are shown in
+    search_half_life_days: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,8 @@ def load_settings(
             )
     if settings.wechat.replay_window <= 0:
         raise ConfigError("wechat.replay_window must be a positive number of seconds")
+    if settings.analysis.search_half_life_days <= 0:
+        raise ConfigError("analysis.search_half_life_days must be a positive number of days")
     _check_time(settings.digest.time, "digest.time")
     _check_allow(settings.feeds.allow_private)
     _check_sources(settings.sources)

@@ -27,6 +27,7 @@ from feeds.parse import ParsedFeed, parse_feed
 from feeds.polite import PoliteFetcher
 from feeds.webread import ListRead, SourceSpec, WebReader
 from storage import Storage
+from storage.ranking import Weights
 
 
 class Core:
@@ -46,6 +47,9 @@ class Core:
             settings.database.path,
             threshold=settings.analysis.merge_threshold,
             splitter=self._split,
+            tagger=self._query_tags,
+            clock=clock,
+            weights=Weights(half_life_days=settings.analysis.search_half_life_days),
         )
         self.storage.articles.city_order = self.taxonomy.city_names
         self.storage.articles.topic_order = self.taxonomy.topic_names
@@ -58,6 +62,10 @@ class Core:
 
     def _split(self, text: str) -> list[str]:
         return self.analyzer.tokenizer.words(text)
+
+    def _query_tags(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The cities and topics a search query names: a boost in relevance order."""
+        return self.tagger.cities(text, ""), self.tagger.topics(text, "")
 
     def now(self) -> int:
         return int(self.clock())

@@ -336,7 +336,10 @@ def _search(r: dict[str, Any]) -> list[str]:
         f"{r['stories']:,} stories ({r['articles']:,} articles, database {r['db_mb']:.0f} MB). "
         "`Search.search(q, sort=..., limit=10)` (page one, the bot's call, including story "
         "loading and snippets) after three warm-up calls; p50 and p99 over the repetitions. "
-        "Relevance ranks the newest 2,000 matches (`RELEVANCE_WINDOW`). "
+        "Relevance (the default order) scores the bounded candidates of `storage.ranking` "
+        "(the newest 200 title/lead matches from the small heads index and the newest 100 "
+        "body matches, at most 64 scored in full), then lists any other match newest "
+        "first. "
         "Baseline: `SELECT id, story_id FROM articles WHERE folded LIKE '%q%'` (one LIKE per "
         "term, ANDed), timed in the same run. Recall: story ids of every FTS hit for the "
         "search's MATCH expression against `Search.substring_scan`; page one newest-first "
@@ -344,31 +347,23 @@ def _search(r: dict[str, Any]) -> list[str]:
         "of common characters; finding nothing as a phrase, the search retries it as its "
         f"words (潭州 / 大桥), as the bot does. A call still running after "
         f"{r.get('cap_seconds', 2):g} s is interrupted (`Connection.interrupt`) and counted "
-        'at the cap ("cut"); after three cuts the case stops. Last column: the proposed '
-        "relevance query (bm25 computed inside the window of the newest 2,000 hits, see "
-        "finding 1), SQL only, same repetitions. "
+        'at the cap ("cut"); after three cuts the case stops. '
         f"Finished {_when(r)}.",
         "",
         "| query | articles hit | sort | reps | p50 ms | p99 ms | target p99 | LIKE scan p50 ms "
-        "| speedup (p50) | recall | page one = scan | proposed SQL p50 / p99 ms |",
-        "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |",
+        "| speedup (p50) | recall | page one = scan |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for c in r["cases"]:
         met = "met" if c["met"] else "**missed**"
         cut = c.get("interrupted", 0)
         p50 = f"{c['p50_ms']:.2f}" if c["p50_ms"] < c.get("cap_ms", 1e12) else "≥ cap"
         p99 = f"{c['p99_ms']:.2f}" if not cut else f"≥ {c['cap_ms']:,.0f} ({cut} cut)"
-        proposed = (
-            f"{c['proposed_p50_ms']:.1f} / {c['proposed_p99_ms']:.1f}"
-            if c.get("proposed_p50_ms") is not None
-            else ""
-        )
         lines.append(
             f"| {c['query']} | {c['article_hits']:,} ({c['hit_share']:.0%}) | {c['sort']} "
             f"| {c['reps']} | {p50} | {p99} | ≤ {c['target_ms']:g} ms "
             f"{met} | {c['like_p50_ms']:.0f} | {'≤ ' if cut else ''}{_times(c['speedup_p50'])}× "
-            f"| {c['recall']:.3f} | {'yes' if c['page_one_matches_scan'] else '**no**'} "
-            f"| {proposed} |"
+            f"| {c['recall']:.3f} | {'yes' if c['page_one_matches_scan'] else '**no**'} |"
         )
     lines += [
         "",

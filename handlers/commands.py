@@ -81,8 +81,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "search",
-        "关键词",
-        "按关键词搜索报道",
+        "关键词 [最新]",
+        "按关键词搜索报道（默认按相关度，加“最新”按时间）",
         search.search,
         "/search 融城干道",
         words=("搜索", "查询"),

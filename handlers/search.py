@@ -7,13 +7,14 @@ from domain.models import SearchPage
 from domain.reply import MORE, Block, Button, Reply, line, say
 from domain.schedule import zone
 from handlers.context import Context, Request
+from handlers.search_options import NEWEST_WORDS, split_sort
 
 SEARCH_PAGE = 5
 
 
 def search(ctx: Context, req: Request, args: str) -> Reply:
-    if not args:
-        return say("请在命令后输入关键词，例如：/search 融城干道")
+    if not split_sort(args)[0]:
+        return say("请在命令后输入关键词，例如：/search 融城干道（加“最新”按时间排序）")
     if not ctx.search_rate.allow((req.channel, req.address)):
         return say("搜索太频繁了，请稍等一分钟再试。")
     return page(ctx, req, args, 0)
@@ -26,10 +27,13 @@ def page(ctx: Context, req: Request, query: str | None, offset: int) -> Reply:
         query = ctx.searches.get(key)
         if query is None:
             return say("这次搜索已过期，请重新发送关键词。")
-    found = ctx.core.storage.search.search(query, limit=SEARCH_PAGE, offset=offset)
-    # Remember the terms actually searched: a run-together query may have been split.
-    ctx.searches.remember(key, " ".join(found.terms) or query)
-    return _results(ctx, query, found, offset)
+    words, sort = split_sort(query)  # "融城干道 最新": newest first
+    found = ctx.core.storage.search.search(words, limit=SEARCH_PAGE, offset=offset, sort=sort)
+    # Remember the terms actually searched (a run-together query may have been split)
+    # and the order, as the words that ask for it.
+    order = f" {NEWEST_WORDS[0]}" if sort == "newest" else ""
+    ctx.searches.remember(key, (" ".join(found.terms) or words) + order)
+    return _results(ctx, words, found, offset)
 
 
 def _results(ctx: Context, query: str, found: SearchPage, offset: int) -> Reply:

@@ -10,8 +10,9 @@ store.nonces     request nonces seen by callbacks (replay protection)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from storage.articles import Articles
 from storage.chats import Chats
@@ -30,12 +31,14 @@ class Storage:
         *,
         threshold: float = 0.5,
         splitter: Callable[[str], list[str]] | None = None,
+        tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
+        **search: Any,
     ) -> None:
         self.db = db
         self.feeds = Feeds(db)
         self.sources = Sources(db, self.feeds)
         self.articles = Articles(db, threshold)
-        self.search = Search(db, self.articles, splitter)
+        self.search = Search(db, self.articles, splitter, tagger=tagger, **search)
         self.chats = Chats(db)
         self.deliveries = Deliveries(db)
         self.nonces = Nonces(db)
@@ -47,8 +50,11 @@ class Storage:
         *,
         threshold: float = 0.5,
         splitter: Callable[[str], list[str]] | None = None,
+        tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
+        **search: Any,
     ) -> Storage:
-        return cls(Database(path), threshold=threshold, splitter=splitter)
+        """``search`` passes on to ``Search`` (``clock``, ``weights``)."""
+        return cls(Database(path), threshold=threshold, splitter=splitter, tagger=tagger, **search)
 
     def close(self) -> None:
         self.db.close()

@@ -194,6 +194,7 @@ class Articles:
             values.pop("published")  # the id encodes the first published time; keep both
             self.db.update("articles", article_id, {k: v for k, v in values.items() if k != "id"})
             self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
+            self.db.execute("DELETE FROM heads_fts WHERE rowid = ?", (article_id,))
         else:
             cols = ", ".join(values)
             self.db.execute(
@@ -203,6 +204,10 @@ class Articles:
         self.db.execute(
             "INSERT INTO articles_fts (rowid, doc) VALUES (?, ?)",
             (article_id, fts.index_doc(analysis.folded)),
+        )
+        self.db.execute(
+            "INSERT INTO heads_fts (rowid, title, lead) VALUES (?, ?, ?)",
+            (article_id, *fts.heads(analysis.folded)),
         )
 
     def _refresh_story(self, story_id: int, now: int) -> None:

@@ -25,6 +25,7 @@ from sqlite_utils import Migrations
 from sqlite_utils.db import NotFoundError
 
 from domain.errors import CorruptDatabaseError, StorageError
+from storage import fts
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,12 @@ def _keyword_watches(db: sqlite_utils.Database) -> None:
     )
     db["chats"].add_column("alerts", int, not_null_default=0)  # type: ignore[union-attr]
     db["chats"].add_column("alerts_checked_at", int)  # type: ignore[union-attr]
+
+
+@MIGRATIONS(name="m007_heads_fts")
+def _heads_fts(db: sqlite_utils.Database) -> None:
+    """A small index of each article's title and lead: the candidates of relevance order."""
+    fts.create_heads(db)
 
 
 # The scripts that PRAGMA user_version counted before named migrations, in order.

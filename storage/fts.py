@@ -10,12 +10,19 @@ of the folded text, never across punctuation, so recall equals a substring scan.
 
 Queries can never inject FTS syntax: only characters that are letters or digits reach
 the MATCH expression, each inside a double-quoted phrase.
+
+Two indexes use this form: ``articles_fts`` (the whole folded text: recall and newest
+first) and ``heads_fts`` (each article's title and lead, ``heads``: the candidates of
+relevance order, small enough that reading them is cheap at any hit count). Snippets
+quote the sentence that holds the query (``snippet``), preferring running text over
+site chrome (``is_prose``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from analysis.text import fold
 
@@ -24,6 +31,10 @@ MAX_TERMS = 8
 BOUNDARY = "|"
 # Runs of letters and digits (\w is str.isalnum() plus the underscore, which is excluded).
 _RUNS = re.compile(r"[^\W_]+")
+# A sentence ends at a full stop, question or exclamation mark, semicolon or line break.
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
+_CLAUSE = re.compile(r"[,，、。:：；;]")
+LEAD_CHARS = 120  # about the first two sentences
 
 
 def index_doc(folded: str) -> str:
@@ -64,22 +75,52 @@ def parse_query(text: str) -> Query | None:
 
 
 def snippet(
-    folded: str, terms: tuple[str, ...], width: int = 60, display: str | None = None
+    folded: str, terms: tuple[str, ...], width: int = 80, display: str | None = None
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """A window around the first hit, with the (start, end) spans of every hit inside it.
+    """The query in its sentence: a window of at most ``width`` characters and the
+    (start, end) spans of every hit inside it.
 
-    Hits are found in ``folded`` (the form the terms are in). When ``display`` (the
-    text as written) lines up with it character for character, the window shows the
-    display text, so a traditional-script article is quoted as written.
+    The sentence is the one holding the most distinct terms, preferring running text
+    over site chrome (menus, counters, footers) and the body over the title line (the
+    title is shown anyway). Hits are found in ``folded``; the window shows ``display``
+    (the text as written: ``digests.present`` converts it to the display script) when it
+    lines up with ``folded`` character for character, else the folded text itself.
     """
     flat = folded.replace("\n", " ")
-    first = min((i for i in (flat.find(t) for t in terms) if i >= 0), default=0)
-    start = max(0, first - width // 3)
-    end = min(len(flat), start + width)
-    window = flat[start:end]
-    shown = window
+    shown = flat
     if display is not None and len(display) == len(folded):
-        shown = display.replace("\n", " ")[start:end]
+        shown = display.replace("\n", " ")
+    title_end = folded.find("\n")
+    best: tuple[int, int, int, int] | None = None
+    best_key: tuple[int, ...] = ()
+    for s, e in sentences(folded):
+        piece = folded[s:e]
+        found = [t for t in terms if t in piece]
+        if not found:
+            continue
+        first = min(piece.find(t) for t in found) + s
+        key = (len(found), is_prose(piece), s > title_end, -s)
+        if best is None or key > best_key:
+            best, best_key = (s, e, first, len(found)), key
+    if best is None:  # no hit (a split query's words may not occur): show the lead
+        body = title_end + 1 if title_end >= 0 else 0
+        s, e, first = body, len(flat), body
+    else:
+        s, e, first, _ = best
+    while s < e and flat[s].isspace():
+        s += 1
+    start = s if e - s <= width or first - s < width // 3 else first - width // 3
+    end = min(e, start + width)
+    window = flat[start:end]
+    spans = _hit_spans(window, terms)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(flat.rstrip()) else ""
+    shift = len(prefix)
+    text = prefix + shown[start:end] + suffix
+    return text, tuple((a + shift, b + shift) for a, b in spans)
+
+
+def _hit_spans(window: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for term in terms:
         pos = window.find(term)
@@ -93,7 +134,61 @@ def snippet(
             merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:
             merged.append((s, e))
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if end < len(flat) else ""
-    shift = len(prefix)
-    return prefix + shown + suffix, tuple((s + shift, e + shift) for s, e in merged)
+    return merged
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: up to and including an end mark or a line break."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > start:
+            out.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        out.append((start, len(text)))
+    return out
+
+
+def is_prose(line: str) -> bool:
+    """True for running text; False for site chrome: menus, breadcrumbs, counters and
+    footers are short runs between separators, without a clause-separating comma."""
+    runs = _RUNS.findall(line)
+    letters = sum(len(r) for r in runs)
+    return letters >= 12 and letters >= 4 * len(runs) and bool(_CLAUSE.search(line))
+
+
+def lead(body: str, chars: int = LEAD_CHARS) -> str:
+    """The lead of a folded body: its first paragraph of running text (site chrome
+    lines skipped), at most ``chars`` characters."""
+    for line in body.split("\n"):
+        if is_prose(line):
+            return line.strip()[:chars]
+    return ""
+
+
+def heads(folded: str) -> tuple[str, str]:
+    """The FTS documents of the title and the lead of a folded article (title line first)."""
+    title, _, body = folded.partition("\n")
+    return index_doc(title), index_doc(lead(body))
+
+
+def create_heads(db: Any) -> None:
+    """Create ``heads_fts`` and fill it from the stored articles (a migration step; ``db``
+    is a sqlite-utils database), in batches so a large database need not fit in memory."""
+    db.execute(
+        "CREATE VIRTUAL TABLE heads_fts USING fts5("
+        "title, lead, tokenize = \"unicode61 remove_diacritics 0 tokenchars '|'\")"
+    )
+    last = -1
+    while True:
+        rows = db.execute(
+            "SELECT id, folded FROM articles WHERE id > ? ORDER BY id LIMIT 2000", (last,)
+        ).fetchall()
+        if not rows:
+            return
+        db.conn.executemany(
+            "INSERT INTO heads_fts (rowid, title, lead) VALUES (?, ?, ?)",
+            [(i, *heads(folded)) for i, folded in rows],
+        )
+        last = rows[-1][0]

@@ -1,27 +1,42 @@
-"""Keyword search over stories: newest first (fast at any hit count) or by relevance."""
+"""Keyword search over stories: relevance blended with recency (default) or newest first."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 from domain.errors import InvalidQueryError, StorageError
 from domain.models import SearchHit, SearchPage, Story
-from storage import fts
+from storage import fts, ranking
 from storage.articles import Articles
 from storage.db import Database
 
 _BATCH = 256
-RELEVANCE_WINDOW = 2000
+SORTS = ("relevance", "newest")
 
 
 class Search:
+    """Keyword search. ``tagger`` reads the cities and topics a query names (a boost in
+    relevance order); ``clock`` gives the time recency is measured from."""
+
     def __init__(
-        self, db: Database, articles: Articles, splitter: Callable[[str], list[str]] | None = None
+        self,
+        db: Database,
+        articles: Articles,
+        splitter: Callable[[str], list[str]] | None = None,
+        *,
+        tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
+        clock: Callable[[], float] = time.time,
+        weights: ranking.Weights | None = None,
     ) -> None:
         self.db = db
         self.articles = articles
         self.splitter = splitter
+        self.tagger = tagger
+        self.clock = clock
+        self.weights = weights or ranking.Weights()
 
     def search(
         self,
@@ -31,10 +46,13 @@ class Search:
         topics: Sequence[str] = (),
         limit: int = 10,
         offset: int = 0,
-        sort: str = "newest",
+        sort: str = "relevance",
     ) -> SearchPage:
-        """Stories whose articles contain every word of ``text``.
+        """Stories whose articles contain every word of ``text``: by relevance blended with
+        recency (``storage.ranking``), or ``sort="newest"`` newest first.
 
+        Every match is returned (recall equals a substring scan): in relevance order the
+        ranked candidates come first, then any other match newest first.
         Raises ``InvalidQueryError`` (message in Chinese) for an empty or over-long query.
         """
         if len(text) > fts.MAX_QUERY_CHARS:
@@ -42,8 +60,8 @@ class Search:
         query = fts.parse_query(text)
         if query is None:
             raise InvalidQueryError("请输入要搜索的关键词，例如：融城干道")
-        if sort not in ("newest", "relevance"):
-            raise InvalidQueryError("排序方式只能是 newest 或 relevance。")
+        if sort not in SORTS:
+            raise InvalidQueryError("排序方式只能是 relevance（相关度）或 newest（最新）。")
         limit = max(1, min(limit, 50))
         offset = max(0, offset)
         page = self._run(query, cities, topics, limit, offset, sort)
@@ -64,27 +82,92 @@ class Search:
         offset: int,
         sort: str,
     ) -> SearchPage:
-        match = query.match()
-        if sort == "newest":
-            sql = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC"
-            params: tuple[str, ...] = (match,)
-        else:
-            # bm25 costs time in proportion to the hits; rank the newest RELEVANCE_WINDOW
-            # matches, which is what a news reader wants anyway, at a bounded cost.
-            sql = (
-                "SELECT rowid FROM (SELECT rowid, bm25(articles_fts) AS score"
-                " FROM articles_fts WHERE articles_fts MATCH ?"
-                f" ORDER BY rowid DESC LIMIT {RELEVANCE_WINDOW}) ORDER BY score, rowid DESC"
-            )
-            params = (match,)
-        try:
-            cursor = self.db.conn.execute(sql, params)
-        except sqlite3.Error as e:
-            raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
         wanted = offset + limit + 1  # one more tells whether there is a next page
+        picked: list[tuple[int, int]] = []  # (story id, best article id)
         seen: set[int] = set()
         loaded: dict[int, Story] = {}
-        picked: list[tuple[int, int]] = []  # (story id, best article id)
+        if sort == "relevance":
+            ranked, candidates = self._ranked(query)
+            while len(picked) < wanted:
+                # Load stories for about as many as the page still needs: each costs a read.
+                chunk = list(itertools.islice(ranked, wanted - len(picked)))
+                if not chunk:
+                    break
+                self._pick(chunk, cities, topics, wanted, picked, seen, loaded)
+            seen.update(candidates)
+        if len(picked) < wanted:
+            self._newest(query, cities, topics, wanted, picked, seen, loaded)
+        window = picked[offset : offset + limit]
+        if not window:
+            return SearchPage(hits=(), has_more=False, terms=query.terms)
+        texts = self._texts([a for _, a in window])
+        hits = []
+        for story_id, article_id in window:
+            folded, display = texts[article_id]
+            snip, spans = fts.snippet(folded, query.terms, display=display)
+            hits.append(SearchHit(story=loaded[story_id], snippet=snip, highlights=spans))
+        return SearchPage(
+            hits=tuple(hits), has_more=len(picked) > offset + limit, terms=query.terms
+        )
+
+    def _ranked(self, query: fts.Query) -> tuple[Iterator[tuple[int, int]], set[int]]:
+        """Candidates by blended score: every article whose title or lead holds the query
+        (the newest ``HEAD_CANDIDATES``, from the small heads index) and the newest
+        ``BODY_CANDIDATES`` matches of the full index. Both reads stop at their limit, so
+        the cost is bounded whatever share of the stories a word is in. Returns the lazy
+        order and the candidates' story ids."""
+        match = query.match()
+        ids: dict[int, None] = {}
+        for table, cap in (
+            ("heads_fts", ranking.HEAD_CANDIDATES),
+            ("articles_fts", ranking.BODY_CANDIDATES),
+        ):
+            sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?"
+            try:
+                ids.update(dict.fromkeys(r[0] for r in self.db.conn.execute(sql, (match, cap))))
+            except sqlite3.Error as e:
+                raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
+        if not ids:
+            return iter(()), set()
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            "SELECT a.id, a.story_id, a.folded, s.published, s.cities, s.topics, s.source_count"
+            f" FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.id IN ({marks})",
+            tuple(ids),
+        ).fetchall()
+        candidates = [
+            ranking.Candidate(
+                article_id=r[0],
+                story_id=r[1],
+                folded=r[2],
+                published=r[3],
+                cities_json=r[4],
+                topics_json=r[5],
+                source_count=r[6],
+            )
+            for r in rows
+        ]
+        cities, topics = self.tagger(" ".join(query.terms)) if self.tagger else ((), ())
+        q = ranking.Query(query.terms, tuple(cities), tuple(topics))
+        order = ranking.order(q, candidates, int(self.clock()), self.weights)
+        return order, {c.story_id for c in candidates}
+
+    def _newest(
+        self,
+        query: fts.Query,
+        cities: Sequence[str],
+        topics: Sequence[str],
+        wanted: int,
+        picked: list[tuple[int, int]],
+        seen: set[int],
+        loaded: dict[int, Story],
+    ) -> None:
+        """Append matches newest first (each story once, skipping ``seen``) up to ``wanted``."""
+        sql = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC"
+        try:
+            cursor = self.db.conn.execute(sql, (query.match(),))
+        except sqlite3.Error as e:
+            raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
         while len(picked) < wanted:
             try:
                 batch = [row[0] for row in cursor.fetchmany(_BATCH)]
@@ -98,31 +181,32 @@ class Search:
                     f"SELECT id, story_id FROM articles WHERE id IN ({marks})", batch
                 ).fetchall()
             )
-            fresh = [owners[a] for a in batch if a in owners and owners[a] not in seen]
-            loaded.update(self.articles.stories(list(dict.fromkeys(fresh))))
-            for article_id in batch:
-                story_id = owners.get(article_id)
-                if story_id is None or story_id in seen:
-                    continue
-                seen.add(story_id)
-                story = loaded.get(story_id)
-                if story and story.tagged(cities, topics):
-                    picked.append((story_id, article_id))
-                    if len(picked) >= wanted:
-                        break
+            pairs = [(owners[a], a) for a in batch if a in owners]
+            self._pick(pairs, cities, topics, wanted, picked, seen, loaded)
         cursor.close()
-        window = picked[offset : offset + limit]
-        if not window:
-            return SearchPage(hits=(), has_more=False, terms=query.terms)
-        texts = self._texts([a for _, a in window])
-        hits = []
-        for story_id, article_id in window:
-            folded, display = texts[article_id]
-            snip, spans = fts.snippet(folded, query.terms, display=display)
-            hits.append(SearchHit(story=loaded[story_id], snippet=snip, highlights=spans))
-        return SearchPage(
-            hits=tuple(hits), has_more=len(picked) > offset + limit, terms=query.terms
-        )
+
+    def _pick(
+        self,
+        pairs: Sequence[tuple[int, int]],
+        cities: Sequence[str],
+        topics: Sequence[str],
+        wanted: int,
+        picked: list[tuple[int, int]],
+        seen: set[int],
+        loaded: dict[int, Story],
+    ) -> None:
+        """Append the (story, article) pairs whose story passes the filters, in order."""
+        fresh = [story for story, _ in pairs if story not in seen and story not in loaded]
+        loaded.update(self.articles.stories(list(dict.fromkeys(fresh))))
+        for story_id, article_id in pairs:
+            if story_id in seen:
+                continue
+            seen.add(story_id)
+            story = loaded.get(story_id)
+            if story and story.tagged(cities, topics):
+                picked.append((story_id, article_id))
+                if len(picked) >= wanted:
+                    break
 
     def _texts(self, article_ids: list[int]) -> dict[int, tuple[str, str]]:
         marks = ",".join("?" * len(article_ids))

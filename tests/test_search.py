@@ -153,3 +153,77 @@ def test_recall_on_random_documents(core: Core, docs: list[str], queries: list[s
             assert expected <= found  # recall 1.0 (the jieba fallback may add more)
             if expected:
                 assert found == expected
+
+
+def _store_texts(core: Core, texts: list[tuple[str, str, int]]) -> dict[str, int]:
+    """Store (title, body, published) articles; returns story ids by title."""
+    from feeds.parse import Entry
+
+    store = core.storage
+    feed = store.feeds.ensure("own-feed", 0)
+    for i, (title, body, published) in enumerate(texts):
+        entry = Entry(guid=f"o{i}", link=f"https://o.example.cn/{i}", title=title,
+                      content=body, published=published)  # fmt: skip
+        store.articles.upsert(feed.id, entry, core.analyzer.analyze(title, body), published)
+    rows = store.db.execute("SELECT title, story_id FROM articles").fetchall()
+    return {title: story for title, story in rows}
+
+
+DAY = 86400
+ABOUT_BODY = (
+    "连接两市的融城干道今天全线贯通,沿线居民出行更加方便。\n"
+    "据介绍,融城干道全长二十公里,双向六车道,设计时速六十公里。\n"
+    "融城干道通车后,两地通勤时间缩短一半,沿线还将新建三座公园。"
+)
+PASSING_TOPICS = ["学校", "医院", "公园", "图书馆", "体育馆", "菜市场"]
+
+
+def test_default_order_puts_the_story_about_the_query_first(core: Core, clock) -> None:
+    now = int(clock())
+    texts = [("融城干道全线贯通", ABOUT_BODY, now - 200 * DAY)]
+    for i, place in enumerate(PASSING_TOPICS):
+        body = (
+            f"湘潭今年新建{i + 2}座{place},总面积{i + 3}万平方米,年底前投入使用。\n"
+            f"其中一座{place}位于融城干道旁,交通便利。\n"
+            f"有关部门表示,将继续完善{place}布局,满足群众需要。"
+        )
+        texts.append((f"湘潭新建{i + 2}座{place}", body, now - i * DAY))
+    ids = _store_texts(core, texts)
+    search = core.storage.search
+    default = [h.story.id for h in search.search("融城干道").hits]
+    assert default[0] == ids["融城干道全线贯通"]
+    newest = [h.story.id for h in search.search("融城干道", sort="newest").hits]
+    assert newest[0] == ids["湘潭新建2座学校"] and newest[-1] == ids["融城干道全线贯通"]
+    assert set(default) == set(newest)
+    snippet = search.search("融城干道").hits[0].snippet
+    assert "融城干道" in snippet and "\n" not in snippet
+
+
+def test_relevance_pages_reach_every_match_once(core: Core, clock, monkeypatch) -> None:
+    from storage import ranking
+
+    monkeypatch.setattr(ranking, "HEAD_CANDIDATES", 2)
+    monkeypatch.setattr(ranking, "BODY_CANDIDATES", 3)
+    now = int(clock())
+    texts = [
+        (f"绿心第{i}号公告", f"第{i}期绿心保护工作会议召开,部署第{i + 7}批任务。", now - i * DAY)
+        for i in range(13)
+    ]
+    _store_texts(core, texts)
+    search = core.storage.search
+    seen: list[int] = []
+    offset = 0
+    while True:
+        page = search.search("绿心", limit=4, offset=offset)
+        seen += [h.story.id for h in page.hits]
+        if not page.has_more:
+            break
+        offset += 4
+    assert len(seen) == len(set(seen)) == 13
+    assert set(seen) == search.substring_scan("绿心")
+
+
+def test_unknown_sort_is_refused_in_chinese(sample_core: Core) -> None:
+    with pytest.raises(InvalidQueryError) as err:
+        sample_core.storage.search.search("湘潭", sort="oldest")
+    assert "排序" in str(err.value)

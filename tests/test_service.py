@@ -257,3 +257,24 @@ def test_feeds_list_redacts_private_feed_tokens(sample_copy: Core) -> None:
         ChatService(sample_copy).command(Request("console", "a", is_admin=True), "feeds", "").text
     )
     assert "s3cret" not in text and "pw@" not in text and "feeds.example" in text
+
+
+def test_search_word_newest_orders_by_time_and_paging_keeps_it(sample_copy: Core) -> None:
+    import html
+
+    from analysis.text import to_simplified
+    from handlers.search_options import split_sort
+
+    assert split_sort("融城干道 最新") == ("融城干道", "newest")
+    assert split_sort("融城干道") == ("融城干道", "relevance")
+    search = sample_copy.storage.search
+    newest = [html.escape(to_simplified(h.story.title), quote=False) for h in
+              search.search("湘潭", limit=10, sort="newest").hits]  # fmt: skip
+    service = ChatService(sample_copy)
+    req = Request("console", "sorter")
+    first = service.command(req, "search", "湘潭 最新")
+    places = [first.text.find(t) for t in newest[:5]]
+    assert all(p >= 0 for p in places) and places == sorted(places)
+    more = service.callback(req, first.buttons[0][0].data)
+    assert newest[5] in more.text
+    assert "请在命令后输入关键词" in service.command(req, "search", "最新").text
