@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -71,7 +70,7 @@ class Jobs:
     core: Core
     senders: dict[str, Sender]
     alert: Callable[[str], Awaitable[None]] | None = None
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] | None = None  # the core's clock unless given
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     owner: str = field(default_factory=process_owner)
     recovered: bool = False
@@ -79,15 +78,21 @@ class Jobs:
 
     def __post_init__(self) -> None:
         self.deliverer = Deliverer(
-            self.core, self.senders, clock=self.clock, sleep=self.sleep, alert=self.alert
+            self.core, self.senders, clock=self._clock, sleep=self.sleep, alert=self.alert
         )
         self._disabled: list[tuple[FeedState, str]] = []
         self.alerter = Alerter(self.core, self.senders)
 
+    def _clock(self) -> float:
+        return (self.clock or self.core.clock)()
+
+    def _now(self) -> int:
+        return int(self._clock())
+
     # -- ticks (also called directly by tests with a fake clock) -------------------
 
     async def poll_feeds(self) -> list[FeedReport]:
-        now = int(self.clock())
+        now = self._now()
         if not take_lock(self.core, self.owner, now):
             return []
         due = [
@@ -109,7 +114,7 @@ class Jobs:
 
     async def send_digests(self, *, force: bool = False) -> DeliveryReport:
         """Finish what was planned, plan what is due, send it: the `digest send` sequence."""
-        now = int(self.clock())
+        now = self._now()
         if not take_lock(self.core, self.owner, now):
             log.warning("jobs.locked another process holds the scheduler lock; not sending")
             return DeliveryReport()
@@ -122,7 +127,7 @@ class Jobs:
         first = await self.deliverer.run()
         # Planning composes, renders and charts every due digest: off the event loop, on a
         # database connection of its own.
-        await asyncio.to_thread(self._plan, int(self.clock()), force)
+        await asyncio.to_thread(self._plan, self._now(), force)
         second = await self.deliverer.run()
         return DeliveryReport(
             sent=first.sent + second.sent,
@@ -133,7 +138,7 @@ class Jobs:
 
     async def send_alerts(self) -> int:
         """Instant keyword alerts that are due (paced per chat by the alerter)."""
-        now = int(self.clock())
+        now = self._now()
         if not take_lock(self.core, self.owner, now):
             return 0
         return await self.alerter.run(now)

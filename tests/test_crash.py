@@ -29,7 +29,11 @@ def _prepare(core: Core) -> None:
         chat = core.storage.chats.ensure("telegram", str(7000 + i), now=core.now())
         subs = [Subscription(city="湘潭")] if i % 2 else [Subscription(topic="交通")]
         core.storage.chats.subscribe(chat.id, subs, core.now())
-        core.storage.chats.update(chat.id, next_due_at=core.now() - 60)
+        # `digest send` runs on the real clock: start the period before the sample stories
+        # (first seen at the fake NOW) so the test does not depend on today's date.
+        core.storage.chats.update(
+            chat.id, next_due_at=core.now() - 60, last_digest_at=core.now() - 30 * 86400
+        )
 
 
 def _digest_send(db: str, base_url: str, log: Path) -> subprocess.Popen[bytes]:

@@ -19,6 +19,7 @@ from channels.telegram import TelegramBot, TelegramSender
 from domain.models import Subscription
 from handlers.commands import COMMANDS, menu
 from handlers.service import ChatService
+from tests.conftest import FakeClock
 from tests.fake_botapi import TOKEN, FakeBotAPI
 
 ADMIN = 9001
@@ -204,6 +205,10 @@ async def test_reply_errors_do_not_crash_the_bot(sample_copy: Core) -> None:
 
 
 def _due_chats(core: Core, *addresses: str, kind: str = "private") -> None:
+    # An hour after the sample ingest (on the core's fake clock): the stories are settled.
+    clock = core.clock
+    if isinstance(clock, FakeClock):
+        clock.advance(3600)
     for address in addresses:
         chat = core.storage.chats.ensure("telegram", address, now=core.now(), kind=kind)
         core.storage.chats.subscribe(chat.id, [Subscription(city="湘潭")], core.now())

@@ -395,7 +395,10 @@ def test_cli_digest_send_delivers_to_configured_robots(
         config.write_text(
             f'[wecom]\napi_base_url = "{fake.base_url}"\n'
             '[[wecom.robots]]\nname = "融城观察群"\nkey_env = "WECOM_KEY_CLI"\n'
-            'subscriptions = ["湘潭", "株洲 产业"]\ndigest = "mon 09:00"\n',
+            'subscriptions = ["湘潭", "株洲 产业"]\ndigest = "mon 09:00"\n'
+            # `digest send` runs on the real clock: reach back to the sample stories
+            # whatever today's date is.
+            "[digest]\nlookback_days = 36500\n",
             encoding="utf-8",
         )
         monkeypatch.setenv("WECOM_KEY_CLI", "cli-secret-key-123")
