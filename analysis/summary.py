@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from analysis.figures import KIND_ORDER, Figure, extract_figures
+from analysis.progress import same_subject
 from analysis.sentences import repair_breaks, sentence_bounds
 from analysis.text import CLOSERS, SENTENCE_ENDS, fold
 
@@ -136,23 +137,12 @@ def _shorten(sentence: str, max_chars: int) -> str:
     return head + "…"
 
 
-def _similar(a: str, b: str) -> bool:
-    """Subjects naming the same thing: one contains the other or they share most bigrams."""
-    if not a or not b or a in b or b in a:
-        return True
-    grams_a = {a[i : i + 2] for i in range(len(a) - 1)}
-    grams_b = {b[i : i + 2] for i in range(len(b) - 1)}
-    if not grams_a or not grams_b:
-        return False
-    return len(grams_a & grams_b) / min(len(grams_a), len(grams_b)) >= 0.5
-
-
 def _same(a: Figure, b: Figure) -> bool:
     return (
         a.kind == b.kind
         and a.unit == b.unit
         and abs(a.value - b.value) <= 1e-9 * max(1.0, abs(a.value))
-        and _similar(a.subject, b.subject)
+        and same_subject(a.subject, b.subject)
     )
 
 
