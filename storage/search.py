@@ -126,7 +126,7 @@ class Search:
             try:
                 ids.update(dict.fromkeys(r[0] for r in self.db.conn.execute(sql, (match, cap))))
             except sqlite3.Error as e:
-                raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
+                raise self._failed(e) from e
         if not ids:
             return iter(()), set()
         marks = ",".join("?" * len(ids))
@@ -152,6 +152,13 @@ class Search:
         order = ranking.order(q, candidates, int(self.clock()), self.weights)
         return order, {c.story_id for c in candidates}
 
+    def _failed(self, e: sqlite3.Error) -> StorageError:
+        """A query FTS5 cannot parse is the user's; anything else (locked, damaged) is the
+        database's and goes through ``Database.error``, which stops writers on damage."""
+        if "fts5" in str(e) or "syntax error" in str(e):
+            return InvalidQueryError("无法处理这个关键词，请换一种说法。")
+        return self.db.error(e, "search failed: ")
+
     def _newest(
         self,
         query: fts.Query,
@@ -167,12 +174,12 @@ class Search:
         try:
             cursor = self.db.conn.execute(sql, (query.match(),))
         except sqlite3.Error as e:
-            raise InvalidQueryError("无法处理这个关键词，请换一种说法。") from e
+            raise self._failed(e) from e
         while len(picked) < wanted:
             try:
                 batch = [row[0] for row in cursor.fetchmany(_BATCH)]
             except sqlite3.Error as e:
-                raise StorageError(f"search failed: {e}") from e
+                raise self._failed(e) from e
             if not batch:
                 break
             marks = ",".join("?" * len(batch))
