@@ -304,9 +304,14 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
             core, subscriptions=args.subscriptions, chat=args.chat, as_json=args.json
         )
     report = asyncio.run(send_digests(core, force=args.force))
+    if report.locked:
+        print("another process is sending digests (it holds the scheduler lock)", file=sys.stderr)
+    later = ""
+    if report.left and report.next_at is not None:
+        later = f" (the first at {_iso(max(report.next_at, core.now()), 'UTC')})"
     print(
         f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
-        f"left for later {report.left}"
+        f"left for later {report.left}{later}"
     )
     return 0 if report.left == 0 else 1
 

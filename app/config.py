@@ -102,6 +102,7 @@ class TelegramSettings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str = field(default="", repr=False)
+    paid_broadcast: bool = False  # allow_paid_broadcast: up to 1,000 messages/s, paid in Stars
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class DigestSettings:
     max_stories: int = 12  # stories listed; the rest are counted
     max_figures: int = 8  # key figures in the condensed block
     alerts_per_day: int = 3  # instant keyword alerts per chat and day, at most
+    retention_days: int = 30  # sent parts' bodies and charts are purged after this
+    max_messages: int = 2  # per digest, chart included; 0: as many as the stories need
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,14 @@ def load_settings(
     _check_allow(settings.feeds.allow_private)
     _check_sources(settings.sources)
     _check_zone(settings.digest.timezone, "digest.timezone")
+    if settings.digest.max_messages < 0:
+        raise ConfigError(
+            f"digest.max_messages must be 0 or more, got {settings.digest.max_messages}"
+        )
+    if settings.digest.retention_days < 1:
+        raise ConfigError(
+            f"digest.retention_days must be at least 1, got {settings.digest.retention_days}"
+        )
     for i, robot in enumerate(settings.wecom.robots):
         if not robot.name or not robot.key_env:
             raise ConfigError(f"wecom.robots[{i}] needs name and key_env")

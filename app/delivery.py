@@ -1,10 +1,12 @@
-"""Weekly digests: plan them into the ledger, then apply the ledger through the channels.
+"""Weekly digests: apply the ledger through the channels, while the planner fills it.
 
-Plan, then apply. ``Planner.plan_due`` composes every due chat's digest, renders and
-splits it for the chat's channel and records every part in one transaction before
-anything is sent. ``Deliverer.run`` sends what the ledger says is pending, paced per
-channel and per chat, and records each outcome; a crash at any point leaves the ledger
-saying exactly what is left. The channels are behind the small ``Sender`` interface.
+Plan, then apply. ``app.planning.Planner`` records every part of a batch of digests in
+one transaction before any of them is sent; ``Deliverer.run`` sends what the ledger says
+is pending, paced per channel and per chat, and records each outcome; a crash at any
+point leaves the ledger saying exactly what is left. The two run at once: the deliverer
+reads the ledger in pages and follows the planner's :class:`Progress`, so the first
+message goes out as soon as the first batch is committed. The channels are behind the
+small ``Sender`` interface.
 """
 
 from __future__ import annotations
@@ -14,18 +16,18 @@ import dataclasses
 import heapq
 import logging
 import time
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from analysis.subscriptions import parse_subscriptions, split_keywords
+from app.charts import ChartCache
 from app.core import Core
+from app.pacing import Pacer
+from app.planning import Capabilities, Planner, digest_for
 from app.tracking import Period
-from digests.chart import render_chart
 from digests.compose import Digest, compose
-from digests.figure_chart import render_figure_chart
-from digests.render import render_empty, render_html, render_markdown, render_text
-from digests.split import TELEGRAM_LIMIT, WECOM_LIMIT, pack, utf8_len, utf16_len
 from domain.errors import (
     BlockedError,
     ChannelDownError,
@@ -37,45 +39,31 @@ from domain.errors import (
     UserInputError,
 )
 from domain.models import Chat, Subscription
-from domain.schedule import next_due
-from storage.deliveries import Part, PlannedPart
+from storage.deliveries import Part
+
+__all__ = [
+    "Deliverer",
+    "DeliveryReport",
+    "Planner",
+    "Progress",
+    "Sender",
+    "compose_for",
+    "digest_for",
+    "preview",
+    "preview_for",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = 600
-SETTLE = 120  # seconds: longer than any ingest transaction stays open
-
-
-def digest_for(
-    core: Core,
-    chat: Chat,
-    now: int,
-    *,
-    settle: int = 0,
-    pools: dict[tuple[int, int], Period] | None = None,
-    max_figures: int | None = None,
-) -> Digest:
-    """The digest ``chat`` is owed at ``now``: stories first seen in [last digest, end).
-
-    Periods are half-open and each starts where the last ended, so no story is in two
-    digests and none falls between them. ``settle`` ends the period that many seconds
-    before ``now``, so a story another process is still committing (first seen just
-    before ``now``) goes into the next digest instead of being missed.
-    """
-    end = now - settle
-    lookback = core.settings.digest.lookback_days * 86400
-    since = chat.last_digest_at if chat.last_digest_at is not None else end - lookback
-    key = (since, end)
-    if pools is not None and key in pools:
-        period = pools[key]
-    else:
-        period = Period.load(core, since, end)
-        if pools is not None:  # most chats share a period: load and index it once
-            pools[key] = period
-    return compose_for(
-        core, chat.subscriptions, chat.watches, period, chat.timezone, max_figures=max_figures
-    )
+HORIZON = 120.0  # seconds: a part told to wait longer than this is left for a later run
+PAGE = 1000  # parts read from the ledger at a time
+EVER = 2**62  # "due by then": every pending part
+LOW_WATER = 300  # read the next page when fewer parts than this are in memory
+DEFER = 0.05  # seconds a part whose chart is not drawn yet is put back for
+MAX_DEFERRALS = 40  # then the deliverer draws the chart itself
+SETTLE = 120  # seconds: longer than any ingest transaction stays open (alerts wait it)
 
 
 def preview(
@@ -141,79 +129,13 @@ def compose_for(
     )
 
 
-def render_parts(core: Core, chat: Chat, digest: Digest) -> list[PlannedPart]:
-    """The messages of ``digest`` for ``chat``'s channel, each within the channel's limit."""
-    settings = core.settings.digest
-    kind = {"telegram": "html", "wecom": "markdown"}.get(chat.channel, "text")
-    shown = {"timezone": chat.timezone, "script": core.settings.analysis.display_script}
-    if digest.empty:
-        if settings.empty_week == "skip":
-            return []
-        return [PlannedPart("text", render_empty(kind))]
-    if kind == "html":
-        texts = pack(render_html(digest, **shown), TELEGRAM_LIMIT, utf16_len, html=True)
-    elif kind == "markdown":
-        texts = pack(render_markdown(digest, **shown), WECOM_LIMIT, utf8_len)
-    else:
-        texts = pack(render_text(digest, **shown), 100_000, len)
-    parts = [PlannedPart("text", t) for t in texts]
-    if settings.chart and chat.channel in ("telegram", "wecom"):
-        # The figures when the period has any; else the stories by city and topic.
-        png = render_figure_chart(digest, labels=core.taxonomy.latin)
-        caption = "本期关键数据：任务清单进度与按城市的金额"
-        if png is None:
-            png = render_chart(digest, labels=core.taxonomy.latin)
-            caption = "本周报道分布（按城市和主题）"
-        if png is not None:
-            parts.insert(1, PlannedPart("photo", caption, png))
-    return parts
-
-
-@dataclass
-class Planner:
-    core: Core
-
-    def plan_due(self, now: int, *, force: bool = False, channels: tuple[str, ...] = ()) -> int:
-        """Plan the digest of every due chat (every subscribed chat with ``force``)."""
-        store = self.core.storage
-        chats = (
-            [c for c in store.chats.all() if c.active and c.follows and not c.paused]
-            if force
-            else store.chats.due(now)
-        )
-        planned = 0
-        pools: dict[tuple[int, int], Period] = {}
-        for chat in chats:
-            if channels and chat.channel not in channels:
-                continue
-            digest = digest_for(self.core, chat, now, settle=SETTLE, pools=pools)
-            parts = render_parts(self.core, chat, digest)
-            due = next_due(chat.day, chat.time, chat.timezone, now)
-            digest_id = store.deliveries.plan(
-                chat.id,
-                period_start=digest.since,
-                period_end=digest.until,
-                story_ids=digest.story_ids,
-                parts=parts,
-                now=now,
-                next_due_at=due,
-            )
-            if digest_id is not None:
-                planned += 1
-                log.info(
-                    "digest.planned chat=%d parts=%d stories=%d",
-                    chat.id,
-                    len(parts),
-                    len(digest.story_ids),
-                )
-        return planned
-
-
 class Sender(Protocol):
     """A channel as the deliverer sees it."""
 
     channel: str
+    capabilities: Capabilities
     global_interval: float  # seconds between any two sends (30/s → 1/30)
+    # Optional: ``max_in_flight`` (int, default 1), sends that may be under way at once.
 
     def chat_interval(self, chat: Chat) -> float: ...
 
@@ -227,7 +149,68 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    left: int = 0
+    left: int = 0  # parts still in the ledger for the served channels after the run
+    next_at: int | None = None  # the earliest time one of them may go
+    locked: bool = False  # another process holds the scheduler lock: nothing was sent
+
+
+class Progress:
+    """What the planner has committed so far, as the deliverer on the event loop sees it.
+
+    ``notify`` and ``finish`` may be called from the planner's thread.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.version = 0
+        self.done = False
+        self._changed = asyncio.Event()
+
+    def notify(self, planned: int = 0) -> None:
+        self.loop.call_soon_threadsafe(self._bump, False)
+
+    def finish(self) -> None:
+        self.loop.call_soon_threadsafe(self._bump, True)
+
+    def _bump(self, done: bool) -> None:
+        self.version += 1
+        self.done = self.done or done
+        self._changed.set()
+
+    async def wait(self, seen: int) -> None:
+        """Until something was committed after version ``seen``, or planning ended."""
+        while self.version == seen and not self.done:
+            self._changed.clear()
+            await self._changed.wait()
+
+
+@dataclass
+class _Run:
+    """One run's view of the ledger: each chat's pending parts in order, and the chats
+    by when each may next receive a message. A chat is ``scheduled`` while it is in the
+    heap or has a send in flight, so it never has two parts going at once."""
+
+    queues: dict[int, deque[Part]] = field(default_factory=dict)
+    chats: dict[int, Chat] = field(default_factory=dict)
+    heap: list[tuple[float, int]] = field(default_factory=list)
+    scheduled: set[int] = field(default_factory=set)
+    held: int = 0  # parts in memory
+    cursor: int = 0  # the last ledger id read
+    exhausted: bool = False
+    down: set[str] = field(default_factory=set)  # channels that refused us as a whole
+    later: set[int] = field(default_factory=set)  # chats left for a later run
+    deferred: Counter[int] = field(default_factory=Counter)  # part id → waits for its chart
+    flying: Counter[str] = field(default_factory=Counter)  # channel → sends in flight
+
+    def push(self, chat_id: int, at: float) -> None:
+        heapq.heappush(self.heap, (at, chat_id))
+        self.scheduled.add(chat_id)
+
+    def drop(self, chat_id: int) -> None:
+        """Forget the chat's parts for this run (the ledger still holds what is unsent)."""
+        queue = self.queues[chat_id]
+        self.held -= len(queue)
+        queue.clear()
 
 
 @dataclass
@@ -239,75 +222,173 @@ class Deliverer:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     alert: Callable[[str], Awaitable[None]] | None = None
-    _ready: dict[int, float] = field(default_factory=dict)
-    _global: dict[str, float] = field(default_factory=dict)
+    pacer: Pacer = field(default_factory=Pacer)
+    charts: ChartCache | None = None
 
-    async def run(self, *, horizon: float = 120.0) -> DeliveryReport:
-        """Send every pending part that is due within ``horizon`` seconds from now.
+    def __post_init__(self) -> None:
+        if self.charts is None:
+            self.charts = ChartCache(self.core)
+
+    async def run(
+        self,
+        *,
+        horizon: float = HORIZON,
+        progress: Progress | None = None,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> DeliveryReport:
+        """Send every pending part, including those the planner commits meanwhile.
 
         Parts of one chat go out in order; chats are interleaved by when each may next
-        receive a message. A part told to wait (429, backoff) waits in place, never
-        dropped; what is not due within the horizon is left for the next run.
+        receive a message, and up to the sender's ``max_in_flight`` sends are under way
+        at once (a round trip to Telegram takes longer than the 33 ms between two sends
+        at 30/s). A part told to wait (429, backoff) waits in place, never dropped,
+        unless it would wait more than ``horizon`` seconds: then it is left for a later
+        run. Returns when the ledger holds nothing more to send now and planning (when
+        ``progress`` is given) has ended, or when ``keep_going()`` says stop. The
+        report's ``left`` and ``next_at`` are read from the ledger at the end.
         """
-        store = self.core.storage
+        run = _Run()
         report = DeliveryReport()
-        start = self.clock()
-        queues: dict[int, list[Part]] = {}
-        chats: dict[int, Chat] = {}
-        for part in store.deliveries.pending(int(start + horizon)):
-            if part.chat_id not in chats:
-                chat = store.chats.by_id(part.chat_id)
-                if chat is None or chat.channel not in self.senders:
+        tasks: set[asyncio.Task[None]] = set()
+        seen = -1
+        while keep_going is None or keep_going():
+            version = progress.version if progress is not None else 0
+            if version != seen:
+                run.exhausted = False
+            if (run.held < LOW_WATER or not run.heap) and not run.exhausted:
+                seen = version
+                self._refill(run)
+            if not run.heap:
+                if not run.exhausted:
                     continue
-                chats[part.chat_id] = chat
-            queues.setdefault(part.chat_id, []).append(part)
-        heap = [(max(q[0].not_before, self._ready.get(c, 0.0)), c) for c, q in queues.items()]
-        heapq.heapify(heap)
-        down: set[str] = set()  # channels that refused us as a whole in this run
-        while heap:
-            ready_at, chat_id = heapq.heappop(heap)
-            queue = queues[chat_id]
-            chat = chats[chat_id]
-            sender = self.senders[chat.channel]
-            if chat.channel in down:
-                report.left += len(queue)
+                planning = None
+                if progress is not None and not progress.done:
+                    planning = asyncio.ensure_future(progress.wait(seen))
+                elif progress is not None and progress.version != seen:
+                    continue  # the last batch landed after the last read
+                if not tasks and planning is None:
+                    break
+                await self._first(tasks, planning)
                 continue
-            ready_at = max(ready_at, self._global.get(chat.channel, 0.0))
-            if ready_at - start > horizon:
-                report.left += len(queue)
+            ready_at, chat_id = run.heap[0]
+            chat = run.chats[chat_id]
+            sender = self.senders[chat.channel]
+            if run.flying[chat.channel] >= getattr(sender, "max_in_flight", 1):
+                await self._first(tasks)
+                continue
+            heapq.heappop(run.heap)
+            run.scheduled.discard(chat_id)
+            queue = run.queues[chat_id]
+            if not queue:
+                continue
+            if chat.channel in run.down:
+                run.drop(chat_id)
+                continue
+            ready_at = self.pacer.ready(sender, chat_id, ready_at)
+            if ready_at - self.clock() > horizon:
+                run.drop(chat_id)
+                run.later.add(chat_id)
+                continue
+            part = queue[0]
+            if (
+                part.chart_id is not None
+                and run.deferred[part.id] < MAX_DEFERRALS
+                and not self._chart_ready(part.chart_id)
+            ):
+                # Its chart is still being drawn: send other chats' parts meanwhile.
+                run.deferred[part.id] += 1
+                run.push(chat_id, max(ready_at, self.clock()) + DEFER)
                 continue
             wait = ready_at - self.clock()
             if wait > 0:
                 await self.sleep(wait)
+                if self.pacer.ready(sender, chat_id, 0.0) > self.clock() + 1e-6:
+                    run.push(chat_id, ready_at)  # a 429 arrived meanwhile: hold back
+                    continue
             began = self.clock()  # pace from the start of a send, not its end
-            part = queue[0]
-            retry_at = 0.0
+            self.pacer.started(sender, chat, began)
+            run.flying[chat.channel] += 1
+            run.scheduled.add(chat_id)  # in flight
+            task = asyncio.create_task(self._attempt(run, sender, chat, part, report))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks)
+        report.left, report.next_at = self.core.storage.deliveries.unsent(tuple(self.senders))
+        return report
+
+    @staticmethod
+    async def _first(
+        tasks: set[asyncio.Task[None]], planning: asyncio.Future[None] | None = None
+    ) -> None:
+        """Until a send in flight completes or the planner commits more."""
+        waits: set[asyncio.Future[None]] = set(tasks)
+        if planning is not None:
+            waits.add(planning)
+        if waits:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if planning is not None and not planning.done():
+            planning.cancel()
+
+    def _refill(self, run: _Run) -> None:
+        """Read the next page of pending parts into the run's queues.
+
+        All of them, even those told to wait beyond the horizon: a chat's later parts
+        must wait behind its earlier one, and the heap drops the chat as a whole.
+        """
+        store = self.core.storage
+        page = store.deliveries.pending(EVER, PAGE, after=run.cursor)
+        run.exhausted = len(page) < PAGE
+        for part in page:
+            run.cursor = part.id
+            if part.chat_id in run.later:
+                continue  # its earlier part is left for a later run: keep the order
+            if part.chat_id not in run.chats:
+                chat = store.chats.by_id(part.chat_id)
+                if chat is None or chat.channel not in self.senders:
+                    continue
+                run.chats[part.chat_id] = chat
+            if run.chats[part.chat_id].channel in run.down:
+                continue
+            run.queues.setdefault(part.chat_id, deque()).append(part)
+            run.held += 1
+            if part.chat_id not in run.scheduled:
+                run.push(part.chat_id, float(part.not_before))
+
+    async def _attempt(
+        self, run: _Run, sender: Sender, chat: Chat, part: Part, report: DeliveryReport
+    ) -> None:
+        """Claim, send and record one part; then put the chat back in line."""
+        store = self.core.storage
+        queue = run.queues[chat.id]
+        retry_at = 0.0
+        try:
             if not store.deliveries.claim(part.id):
-                queue.pop(0)  # another process sent or holds it
+                queue.popleft()  # another process sent or holds it
+                run.held -= 1
             else:
                 outcome, retry_at = await self._send_one(sender, chat, part, report)
                 if outcome == "done":
-                    queue.pop(0)
-                elif outcome == "dropped":
-                    queue.clear()
-                elif outcome == "abort":
-                    down.add(chat.channel)
-                    report.left += len(queue)
-                    queue.clear()
+                    queue.popleft()
+                    run.held -= 1
+                elif outcome in ("dropped", "abort"):
+                    run.drop(chat.id)
+                    if outcome == "abort":
+                        run.down.add(chat.channel)
                 else:  # "retry": the same part again later; the claim counted an attempt
                     queue[0] = dataclasses.replace(part, attempts=part.attempts + 1)
-                    reloaded = store.chats.by_id(chat_id)
+                    reloaded = store.chats.by_id(chat.id)
                     if reloaded is not None:
-                        chats[chat_id] = reloaded
-            self._global[chat.channel] = max(
-                self._global.get(chat.channel, 0.0), began + sender.global_interval
-            )
-            self._ready[chat_id] = max(
-                self._ready.get(chat_id, 0.0), began + sender.chat_interval(chat)
-            )
+                        run.chats[chat.id] = reloaded
+        finally:
+            run.flying[chat.channel] -= 1
+            run.scheduled.discard(chat.id)
             if queue:
-                heapq.heappush(heap, (max(self._ready[chat_id], retry_at), chat_id))
-        return report
+                run.push(chat.id, max(self.pacer.chat_ready(chat.id), retry_at))
+
+    def _chart_ready(self, chart_id: int) -> bool:
+        assert self.charts is not None
+        return self.charts.ready(chart_id)
 
     async def _send_one(
         self, sender: Sender, chat: Chat, part: Part, report: DeliveryReport
@@ -316,14 +397,17 @@ class Deliverer:
         store = self.core.storage.deliveries
         now = int(self.clock())
         try:
-            if part.kind == "photo" and part.photo is not None:
-                remote = await sender.send_photo(chat, part.photo, part.body)
+            photo = None
+            if part.chart_id is not None and self.charts is not None:
+                photo = await self.charts.png(part.chart_id)
+            if part.kind == "photo" and photo is not None:
+                remote = await sender.send_photo(chat, photo, part.body)
             else:
                 remote = await sender.send_text(chat, part.body)
         except RateLimitedError as e:
             wait = max(1.0, e.retry_after or 1.0)
             # Flood control applies to the whole bot: hold the channel, not just this chat.
-            self._global[chat.channel] = self.clock() + wait
+            self.pacer.hold(chat.channel, self.clock() + wait)
             store.retry(part, now, int(now + wait), str(e), "rate_limited")
             report.retried += 1
             log.warning("delivery.rate_limited chat=%d retry_after=%.0f", chat.id, wait)

@@ -2,10 +2,12 @@
 
 Three ticks run every minute in an ``AsyncIOScheduler``: one polls the feeds whose own
 next poll time (interval + jitter, or backoff after failures) has come, one plans due
-digests and sends what the ledger holds, one sends the keyword alerts that are due
-(``app.alerts``). The schedule lives in SQLite, so a restart
-neither loses nor repeats anything, and the same jobs run with or without Telegram.
-A process lock keeps a second process on the same database from scheduling too.
+digests and sends what the ledger holds, both at once (planning runs in a thread and
+commits digests in batches while the deliverer sends them), one sends the keyword alerts
+that are due (``app.alerts``). The schedule lives in SQLite,
+so a restart neither loses nor repeats anything, and the same jobs run with or without
+Telegram. A process lock keeps a second process on the same database from scheduling
+too; it is renewed while a long broadcast runs, and the broadcast stops if it is lost.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,9 +25,11 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import Alerter
+from app.charts import draw_ahead
 from app.core import Core
-from app.delivery import Deliverer, DeliveryReport, Planner, Sender
+from app.delivery import Deliverer, DeliveryReport, Progress, Sender
 from app.ingest import FeedReport
+from app.planning import PLAIN, Planner, PlanStats
 from domain.errors import CorruptDatabaseError, StorageError
 from domain.models import FeedState
 
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LOCK = "scheduler"
 LOCK_TTL = 300
+RENEW_EVERY = 60.0  # seconds (real time) between renewals of the lock while work runs
 
 
 def process_owner() -> str:
@@ -75,6 +81,7 @@ class Jobs:
     owner: str = field(default_factory=process_owner)
     recovered: bool = False
     scheduler: AsyncIOScheduler | None = None
+    spawn_drawing: bool = True  # charts drawn in a separate process (app.charts)
 
     def __post_init__(self) -> None:
         self.deliverer = Deliverer(
@@ -82,6 +89,8 @@ class Jobs:
         )
         self._disabled: list[tuple[FeedState, str]] = []
         self.alerter = Alerter(self.core, self.senders)
+        self._holding = True
+        self.plan_stats = PlanStats()  # what this process's planners did, summed
 
     def _clock(self) -> float:
         return (self.clock or self.core.clock)()
@@ -113,28 +122,43 @@ class Jobs:
         return reports
 
     async def send_digests(self, *, force: bool = False) -> DeliveryReport:
-        """Finish what was planned, plan what is due, send it: the `digest send` sequence."""
+        """Finish what was planned and plan what is due while sending: `digest send`.
+
+        Returns once everything due is sent, or what is left must wait beyond the
+        deliverer's horizon (the report says how many parts and from when).
+        """
         now = self._now()
+        store = self.core.storage.deliveries
         if not take_lock(self.core, self.owner, now):
             log.warning("jobs.locked another process holds the scheduler lock; not sending")
-            return DeliveryReport()
-        store = self.core.storage.deliveries
+            left, next_at = store.unsent(tuple(self.senders))  # what that process has left
+            return DeliveryReport(left=left, next_at=next_at, locked=True)
         if not self.recovered:
             ambiguous = store.recover(now)
             if ambiguous:
                 log.warning("delivery.recovered ambiguous=%d", ambiguous)
             self.recovered = True
-        first = await self.deliverer.run()
-        # Planning composes, renders and charts every due digest: off the event loop, on a
-        # database connection of its own.
-        await asyncio.to_thread(self._plan, self._now(), force)
-        second = await self.deliverer.run()
-        return DeliveryReport(
-            sent=first.sent + second.sent,
-            retried=first.retried + second.retried,
-            failed=first.failed + second.failed,
-            left=second.left,
-        )
+        retention = self.core.settings.digest.retention_days * 86400
+        purged = store.purge(now - retention)
+        if purged:
+            log.info("delivery.purged parts=%d", purged)
+        self._holding = True
+        progress = Progress()
+        planned = threading.Event()
+        renewing = asyncio.create_task(self._keep_lock())
+        # Planning composes and renders: off the event loop, on the worker thread's own
+        # database connection, committing batches the deliverer picks up as they land. The charts
+        # it plans are drawn by a second thread, ahead of the sender.
+        planning = asyncio.create_task(asyncio.to_thread(self._plan, now, force, progress, planned))
+        drawing = asyncio.create_task(asyncio.to_thread(self._draw, planned))
+        try:
+            report = await self.deliverer.run(progress=progress, keep_going=self._still_holding)
+            await planning
+        finally:
+            renewing.cancel()
+            planned.set()
+            await asyncio.wait([planning, drawing])
+        return report
 
     async def send_alerts(self) -> int:
         """Instant keyword alerts that are due (paced per chat by the alerter)."""
@@ -143,8 +167,35 @@ class Jobs:
             return 0
         return await self.alerter.run(now)
 
-    def _plan(self, now: int, force: bool) -> int:
-        return Planner(self.core).plan_due(now, force=force, channels=tuple(self.senders))
+    def _still_holding(self) -> bool:
+        return self._holding
+
+    async def _keep_lock(self) -> None:
+        """Renew the scheduler lock while the broadcast runs; stop it if the lock is lost."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            if not self.core.storage.deliveries.acquire(LOCK, self.owner, self._now(), LOCK_TTL):
+                log.error("jobs.lock_lost another process took the scheduler lock; stopping")
+                self._holding = False
+                return
+
+    def _plan(self, now: int, force: bool, progress: Progress, planned: threading.Event) -> int:
+        """Runs in a worker thread (storage gives it a connection of its own)."""
+        caps = {name: getattr(s, "capabilities", PLAIN) for name, s in self.senders.items()}
+        try:
+            planner = Planner(self.core, caps, on_batch=progress.notify, stats=self.plan_stats)
+            return planner.plan_due(now, force=force, channels=tuple(self.senders))
+        finally:
+            planned.set()
+            progress.finish()
+
+    def _draw(self, planned: threading.Event) -> int:
+        """Runs in a worker thread: hands the planned charts to the drawing process."""
+        try:
+            return draw_ahead(self.core, planned, spawn=self.spawn_drawing)
+        except Exception:  # the deliverer draws what is left itself
+            log.exception("jobs.drawing_failed")
+            return 0
 
     # -- the scheduler ---------------------------------------------------------------
 

@@ -85,11 +85,12 @@ def _core(path: Path) -> Core:
     return Core(settings, clock=lambda: NOW)
 
 
-def fill_week(core: Core, stories: int, seed: int) -> dict[str, Any]:
-    """Store generated articles (full analysis) until the week holds ``stories`` stories."""
+def fill_week(core: Core, stories: int, seed: int, now: int = NOW) -> dict[str, Any]:
+    """Store generated articles (full analysis) until the week before ``now`` holds
+    ``stories`` stories."""
     store = core.storage
     feed_ids = [
-        store.feeds.ensure(f"https://{code}.example.cn/rss.xml", NOW).id for _, code in OUTLETS
+        store.feeds.ensure(f"https://{code}.example.cn/rss.xml", now).id for _, code in OUTLETS
     ]
     step = WEEK // int(stories * 1.5)  # every article generated falls inside the week
     started = time.perf_counter()
@@ -97,7 +98,7 @@ def fill_week(core: Core, stories: int, seed: int) -> dict[str, Any]:
     gen = Generator(seed)
     with store.db.transaction():
         for article in gen.articles(int(stories * 1.5)):
-            seen = NOW - WEEK + 60 + article.index * step
+            seen = now - WEEK + 60 + article.index * step
             entry = Entry(
                 guid=article.guid,
                 link=article.link,

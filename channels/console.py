@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from app.planning import PLAIN
 from digests.markup import TEXT, render_reply
 from domain.models import Chat
 from domain.reply import Button, Reply, say
@@ -82,6 +83,7 @@ class ConsoleSender:
     """Delivers digests to the console chat by printing them."""
 
     channel = "console"
+    capabilities = PLAIN  # plain text, no pictures
     global_interval = 0.0
 
     def __init__(self, stdout: TextIO | None = None) -> None:

@@ -74,7 +74,9 @@ async def send_digests(core: Core, *, force: bool = False) -> DeliveryReport:
             await bot.initialize()
         except InvalidToken:  # its message quotes the token: never let it out
             raise ConfigError("the Telegram bot token was refused (TELEGRAM_BOT_TOKEN)") from None
-        senders["telegram"] = TelegramSender(bot)
+        senders["telegram"] = TelegramSender(
+            bot, paid_broadcast=core.settings.telegram.paid_broadcast
+        )
     try:
         async with wecom_senders(core) as wecom:
             jobs = Jobs(core, {**senders, **wecom})
@@ -176,7 +178,10 @@ async def telegram_running(core: Core, *, jobs: bool = True) -> AsyncIterator[Ap
         raise ConfigError("the Telegram bot token was refused (TELEGRAM_BOT_TOKEN)") from None
     async with app, wecom_senders(core) as wecom, wechat_serving(core):
         await bot.publish_commands(app)
-        senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot), **wecom}
+        senders: dict[str, Sender] = {
+            "telegram": TelegramSender(app.bot, paid_broadcast=tg.paid_broadcast),
+            **wecom,
+        }
         scheduler = Jobs(core, senders, alert=alert)
         await app.start()
         updater = app.updater

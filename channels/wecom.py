@@ -21,7 +21,9 @@ from typing import Any
 import httpx
 
 from app.config import WeComSettings
+from app.planning import Capabilities
 from app.robots import ROBOT_CHANNEL
+from digests.split import WECOM_LIMIT, utf8_len
 from domain.errors import (
     InvalidTargetError,
     RateLimitedError,
@@ -47,7 +49,10 @@ class WeComSender:
     """
 
     channel = CHANNEL
+    # Markdown up to 4096 UTF-8 bytes; an image message carries no text.
+    capabilities = Capabilities("markdown", WECOM_LIMIT, utf8_len, photos=True)
     global_interval = 0.0  # WeCom limits each robot, not the sender as a whole
+    max_in_flight = 4  # robots post in parallel; each robot's own parts still go in order
 
     def __init__(
         self,

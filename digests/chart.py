@@ -4,19 +4,33 @@ Drawn with ``matplotlib.figure.Figure`` and the Agg canvas directly: no pyplot, 
 display, no global state. Chinese labels need a CJK font; when none is installed the
 labels are written in pinyin/English instead of boxes, and missing-glyph warnings are
 silenced for any name the table below does not know.
+
+Split in two so many digests can share one drawing: :func:`chart_spec` says what a
+digest's chart shows (a small value, cheap to compute and to store as JSON), and
+:func:`draw_chart` draws a spec. ``render_chart`` does both.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import json
 import warnings
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from digests.compose import OTHER_LABEL, Digest, DigestSection
 
-__all__ = ["CJK_FONTS", "cjk_font", "render_chart"]
+__all__ = [
+    "CJK_FONTS",
+    "ChartSpec",
+    "chart_spec",
+    "cjk_font",
+    "draw_chart",
+    "draw_json",
+    "render_chart",
+]
 
 CJK_FONTS: tuple[str, ...] = (
     "Noto Sans CJK SC",
@@ -59,12 +73,42 @@ def _place(section: DigestSection) -> tuple[str, str]:
     return city or OTHER_LABEL, topic or NO_TOPIC
 
 
-def render_chart(digest: Digest, labels: Mapping[str, str] | None = None) -> bytes | None:
-    """PNG bytes (~800x450 px) of the digest's stories per city, stacked by topic.
+@dataclass(frozen=True)
+class ChartSpec:
+    """What a chart shows: bars per city (in order), stacked by topic (in order), and the
+    Latin names to draw for them on a machine without a CJK font."""
+
+    title: str
+    cities: tuple[str, ...]
+    topics: tuple[str, ...]
+    counts: tuple[tuple[tuple[str, str], int], ...]  # ((city, topic), stories), sorted
+    latin: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> str:
+        counts = [[c, t, n] for (c, t), n in self.counts]
+        return json.dumps(
+            [self.title, self.cities, self.topics, counts, self.latin], ensure_ascii=False
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ChartSpec:
+        title, cities, topics, counts, latin = json.loads(text)
+        return cls(
+            title,
+            tuple(cities),
+            tuple(topics),
+            tuple(((c, t), int(n)) for c, t, n in counts),
+            tuple((a, b) for a, b in latin),
+        )
+
+
+def chart_spec(digest: Digest, labels: Mapping[str, str] | None = None) -> ChartSpec | None:
+    """The chart of the digest's stories per city, stacked by topic; ``None`` when the
+    digest has no stories.
 
     Cities and topics appear in section order (that is taxonomy order), stories without
     a city under 其他. Without a CJK font, names are drawn with their ``labels`` (the
-    taxonomy's Latin names). ``None`` when the digest has no stories.
+    taxonomy's Latin names).
     """
     counts: Counter[tuple[str, str]] = Counter()
     cities: dict[str, None] = {}
@@ -79,21 +123,37 @@ def render_chart(digest: Digest, labels: Mapping[str, str] | None = None) -> byt
     if not counts:
         return None
     # 其他 and 综合 go last whatever order the sections came in.
-    x_names = sorted(cities, key=lambda c: c == OTHER_LABEL)
-    y_names = sorted(topics, key=lambda t: t == NO_TOPIC)
+    x_names = tuple(sorted(cities, key=lambda c: c == OTHER_LABEL))
+    y_names = tuple(sorted(topics, key=lambda t: t == NO_TOPIC))
     latin = {**_LATIN, **(labels or {})}
+    return ChartSpec(
+        digest.title,
+        x_names,
+        y_names,
+        tuple(sorted(counts.items())),
+        tuple((n, latin[n]) for n in (*x_names, *y_names) if n in latin),
+    )
+
+
+def draw_chart(spec: ChartSpec) -> bytes:
+    """PNG bytes (~800x450 px) of ``spec``."""
     family = cjk_font()
     with warnings.catch_warnings():
         # Without a CJK font an unknown Chinese name has no glyphs; say nothing about it.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
-        return _draw(
-            digest.title,
-            tuple(x_names),
-            tuple(y_names),
-            tuple(sorted(counts.items())),
-            family,
-            tuple((n, latin[n]) for n in (*x_names, *y_names) if n in latin),
-        )
+        return _draw(spec.title, spec.cities, spec.topics, spec.counts, family, spec.latin)
+
+
+def draw_json(spec: str) -> bytes:
+    """:func:`draw_chart` of a spec given as its JSON (what a drawing process receives)."""
+    return draw_chart(ChartSpec.from_json(spec))
+
+
+def render_chart(digest: Digest, labels: Mapping[str, str] | None = None) -> bytes | None:
+    """PNG bytes (~800x450 px) of the digest's stories per city, stacked by topic
+    (:func:`chart_spec` drawn); ``None`` when the digest has no stories."""
+    spec = chart_spec(digest, labels)
+    return draw_chart(spec) if spec is not None else None
 
 
 @functools.lru_cache(maxsize=256)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import warnings
 from collections.abc import Mapping
 
-from digests.chart import DPI, HEIGHT_IN, WIDTH_IN, cjk_font
+from digests.chart import DPI, HEIGHT_IN, WIDTH_IN, cjk_font, draw_json
 from digests.compose import Digest
 
-__all__ = ["render_figure_chart"]
+__all__ = ["draw_stored", "figure_chart_spec", "render_figure_chart"]
 
 NO_PLACE = "三市"  # a figure about the region as a whole, or several cities
 MAX_BARS = 6
@@ -39,6 +40,13 @@ def _label(place: str, subject: str) -> str:
 def render_figure_chart(digest: Digest, labels: Mapping[str, str] | None = None) -> bytes | None:
     """PNG bytes (~800x450 px) of the digest's task progress and money by city, or
     ``None`` when the digest has no task progress and no money figure."""
+    spec = figure_chart_spec(digest, labels)
+    return draw_stored(spec) if spec is not None else None
+
+
+def figure_chart_spec(digest: Digest, labels: Mapping[str, str] | None = None) -> str | None:
+    """What the figure chart of ``digest`` shows, as JSON (stored by the planner, drawn
+    by :func:`draw_stored`); ``None`` when the digest has no task progress and no money."""
     bars: list[Bar] = []
     money: dict[str, float] = {}
     for k in digest.key_figures:
@@ -51,22 +59,37 @@ def render_figure_chart(digest: Digest, labels: Mapping[str, str] | None = None)
             money[place] = money.get(place, 0.0) + f.value
     if not bars and not money:
         return None
-    family = cjk_font()
     latin = dict(labels or {})
     names = {NO_PLACE: "Region", **latin}
+    ordered = sorted(money.items(), key=lambda item: -item[1])
+    spec = {
+        "title": digest.title,
+        "bars": [list(b) for b in bars[:MAX_BARS]],
+        "money": [[p, v] for p, v in ordered],
+        "latin": [[p, names.get(p, p)] for p, _ in ordered],
+    }
+    return json.dumps({"figure": spec}, ensure_ascii=False)
+
+
+def draw_stored(spec: str) -> bytes:
+    """PNG bytes of a stored chart spec: the figure chart's or the story chart's."""
+    if not spec.startswith('{"figure"'):
+        return draw_json(spec)
+    got = json.loads(spec)["figure"]
+    bars: list[Bar] = [
+        (str(a), int(b), int(c), None if d is None else int(d)) for a, b, c, d in got["bars"]
+    ]
+    money = [(str(p), float(v)) for p, v in got["money"]]
+    family = cjk_font()
     if family is None:  # no glyphs for Chinese: Latin places, numbered task lists
         bars = [
             (f"list {i}", done, total, before) for i, (_, done, total, before) in enumerate(bars, 1)
         ]
-        money = {names.get(p, p): v for p, v in money.items()}
+        latin = dict(got["latin"])
+        money = [(latin.get(p, p), v) for p, v in money]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
-        return _draw(
-            digest.title,
-            tuple(bars[:MAX_BARS]),
-            tuple(sorted(money.items(), key=lambda item: -item[1])),
-            family,
-        )
+        return _draw(got["title"], tuple(bars), tuple(money), family)
 
 
 @functools.lru_cache(maxsize=256)

@@ -281,6 +281,20 @@ class Articles:
         by_id = self.stories(ids)
         return [by_id[i] for i in ids if i in by_id]
 
+    def stories_committed(self, after: int, upto: int, *, since: int = 0) -> list[Story]:
+        """Stories with ``after < id <= upto`` (committed in that order), first seen at or
+        after ``since``, newest first: one digest period by commit order."""
+        ids = [
+            r["id"]
+            for r in self.db.query(
+                "SELECT id FROM stories WHERE id > ? AND id <= ? AND first_seen >= ?"
+                " ORDER BY published DESC, id DESC",
+                (after, upto, since),
+            )
+        ]
+        by_id = self.stories(ids)
+        return [by_id[i] for i in ids if i in by_id]
+
     def latest(self, limit: int = 10) -> list[Story]:
         ids = [
             r["id"]

@@ -1,5 +1,7 @@
 """SIGKILL a real `digest send` mid-broadcast, again and again; then count what arrived.
 
+Some kills land early (start-up, planning, the first sends), the others at a random
+moment once messages go out, while planning still commits batches beside the sender.
 Every planned part must reach its chat: nothing lost. A part can only arrive twice when
 the process died between the Bot API accepting it and the ledger recording it; the
 ledger flags exactly those on restart (event "ambiguous"), and no other part may repeat.
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core import Core
@@ -25,6 +28,7 @@ CHATS = 120
 
 
 def _prepare(core: Core) -> None:
+    _seen_just_now(core)
     for i in range(CHATS):
         chat = core.storage.chats.ensure("telegram", str(7000 + i), now=core.now())
         subs = [Subscription(city="湘潭")] if i % 2 else [Subscription(topic="交通")]
@@ -34,6 +38,20 @@ def _prepare(core: Core) -> None:
         core.storage.chats.update(
             chat.id, next_due_at=core.now() - 60, last_digest_at=core.now() - 30 * 86400
         )
+
+
+def _seen_just_now(core: Core) -> None:
+    """The sample stories as first seen a minute ago by the real clock, which `digest
+    send` and a Jobs without a fake clock run on: a first digest looks back a week from
+    then, and the fixture's fixed date falls out of that week as real time moves on."""
+    with core.storage.db.transaction():
+        core.storage.db.execute("UPDATE stories SET first_seen = ?", (int(time.time()) - 60,))
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _digest_send(db: str, base_url: str, log: Path) -> subprocess.Popen[bytes]:
@@ -63,10 +81,14 @@ def test_sigkill_during_broadcast_loses_nothing_and_repeats_nothing(
     fake = FakeBotAPI().start_in_thread()
     kills = mid = 0  # mid: killed while messages were going out
     try:
-        for _ in range(6):
+        for run in range(6):
             before = len(fake.sent())
             proc = _digest_send(db, fake.base_url, log)
-            time.sleep(rng.uniform(1.5, 4.0))  # start-up is ~1.5 s; sending takes ~8 s
+            if run % 3 == 0:  # early: during start-up, planning or the first sends
+                time.sleep(rng.uniform(1.0, 3.0))
+            else:  # once messages go out (planning goes on beside them), at a random moment
+                _wait_for(lambda n=before, p=proc: len(fake.sent()) > n or p.poll() is not None)
+                time.sleep(rng.uniform(0.0, 2.5))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from app.core import Core
-from app.delivery import SETTLE, Planner
 from app.jobs import Jobs
+from app.planning import Planner
+from channels.telegram import TelegramSender
 from domain.errors import BlockedError, ChatMigratedError, RateLimitedError, TransientError
 from domain.models import Chat, Subscription
 from domain.schedule import next_due
@@ -21,6 +22,7 @@ class RecordingSender:
     """A channel that records what it was asked to send and fails as scripted."""
 
     channel = "telegram"
+    capabilities = TelegramSender.capabilities
     global_interval = 1 / 30
 
     def __init__(self) -> None:
@@ -118,7 +120,7 @@ def test_digest_at_due_time_exactly_once(world) -> None:  # type: ignore[no-unty
     run(again.send_digests())
     assert sender.sent == first
     chat = core.storage.chats.by_id(chat.id)
-    assert chat is not None and chat.last_digest_at == due - SETTLE
+    assert chat is not None and chat.last_digest_at == due  # no settle delay
     assert chat.next_due_at is not None and chat.next_due_at == due + 7 * 86400
 
 
@@ -220,13 +222,31 @@ def test_pacing_30_per_second_and_one_per_chat(world) -> None:  # type: ignore[n
     assert clock.now - start < 10
 
 
-def test_planner_is_idempotent_per_period(world) -> None:  # type: ignore[no-untyped-def]
+def test_two_planners_with_different_clocks_plan_a_digest_once(world) -> None:  # type: ignore[no-untyped-def]
+    """Both read the ledger before either commits: the (chat, number) key lets one win."""
+    from storage.deliveries import PlannedDigest, PlannedPart
+
     core, clock, _, _ = world
     chat = subscribe(core, "110", Subscription(city="湘潭"))
+    other = Core(core.settings)  # a second process: its own connection, its own clock
+    try:
+        number = core.storage.deliveries.numbers([chat.id]).get(chat.id, 0) + 1
+        seen = other.storage.deliveries.numbers([chat.id]).get(chat.id, 0) + 1
+        assert number == seen == 1
+
+        def planned(now: int, n: int) -> PlannedDigest:
+            return PlannedDigest(
+                chat.id, n, 0, now - 600, now, (), [PlannedPart("text", "x")], chat.next_due_at
+            )
+
+        assert core.storage.deliveries.plan_many([planned(int(clock.now), number)], 1) == 1
+        assert other.storage.deliveries.plan_many([planned(int(clock.now) + 3600, seen)], 2) == 0
+    finally:
+        other.close()
+    assert core.storage.db.scalar("SELECT COUNT(*) FROM deliveries") == 1
     clock.now = chat.next_due_at
-    assert Planner(core).plan_due(clock.now) == 1
-    core.storage.chats.update(chat.id, next_due_at=clock.now)  # a second planner's view
-    assert Planner(core).plan_due(clock.now) == 0
+    assert Planner(core).plan_due(clock.now) == 1  # the next digest is number 2
+    assert core.storage.deliveries.numbers([chat.id]) == {chat.id: 2}
 
 
 def test_second_process_cannot_schedule(world) -> None:  # type: ignore[no-untyped-def]

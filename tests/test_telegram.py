@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -215,20 +216,29 @@ def _due_chats(core: Core, *addresses: str, kind: str = "private") -> None:
         core.storage.chats.update(chat.id, next_due_at=core.now())
 
 
+def _seen_just_now(core: Core) -> None:
+    """The sample stories as first seen a minute ago by the real clock, which `digest
+    send` and a Jobs without a fake clock run on: a first digest looks back a week from
+    then, and the fixture's fixed date falls out of that week as real time moves on."""
+    with core.storage.db.transaction():
+        core.storage.db.execute("UPDATE stories SET first_seen = ?", (int(time.time()) - 60,))
+
+
 @async_test
 async def test_digest_delivery_through_the_bot_api(sample_copy: Core) -> None:
     async with FakeBotAPI() as fake, Bot(TOKEN, base_url=fake.base_url) as bot:
         _due_chats(sample_copy, "501", "502", "503", "504")
-        fake.fail_next("sendMessage", chat_id=501, error_code=429, retry_after=1)
-        fake.fail_next("sendMessage", chat_id=502, error_code=403)
-        fake.fail_next("sendMessage", chat_id=503, error_code=400, migrate_to_chat_id=-100503)
-        fake.fail_next("sendMessage", chat_id=504, error_code=502)
+        # A digest opens with the chart, its caption the headline and the key figures.
+        fake.fail_next("sendPhoto", chat_id=501, error_code=429, retry_after=1)
+        fake.fail_next("sendPhoto", chat_id=502, error_code=403)
+        fake.fail_next("sendPhoto", chat_id=503, error_code=400, migrate_to_chat_id=-100503)
+        fake.fail_next("sendPhoto", chat_id=504, error_code=502)
         jobs = Jobs(sample_copy, {"telegram": TelegramSender(bot)})
         report = await jobs.send_digests()
         assert report.left == 0
         texts = fake.sent(501)
-        assert texts and "【关键数据】" in (texts[0].text or "")
-        assert any(m.photo for m in texts)  # the chart
+        assert texts and texts[0].photo and "【关键数据】" in (texts[0].text or "")
+        assert len(texts) == 2  # the chart with its caption, then the stories
         assert fake.sent(502) == []
         assert sample_copy.storage.chats.get("telegram", "502").active is False  # type: ignore[union-attr]
         assert fake.sent(-100503) and not fake.sent(503)

@@ -9,6 +9,7 @@ import hashlib
 import logging
 import re
 import shutil
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -106,8 +107,9 @@ class World:
 
     def ledger(self, chat: Chat) -> list[dict[str, object]]:
         return self.core.storage.db.query(
-            "SELECT part, kind, body, photo, state FROM deliveries WHERE chat_id = ?"
-            " ORDER BY digest_id, part",
+            "SELECT d.part, d.kind, d.body, c.png AS photo, d.state FROM deliveries d"
+            " LEFT JOIN charts c ON c.id = d.chart_id WHERE d.chat_id = ?"
+            " ORDER BY d.digest_id, d.part",
             (chat.id,),
         )
 
@@ -381,6 +383,14 @@ def test_wecom_markdown_packing_stays_under_limit(blocks: list[str]) -> None:
     assert re.sub(r"\s", "", "".join(messages)) == re.sub(r"\s", "", "".join(blocks))
 
 
+def _seen_just_now(core: Core) -> None:
+    """The sample stories as first seen a minute ago by the real clock, which `digest
+    send` and a Jobs without a fake clock run on: a first digest looks back a week from
+    then, and the fixture's fixed date falls out of that week as real time moves on."""
+    with core.storage.db.transaction():
+        core.storage.db.execute("UPDATE stories SET first_seen = ?", (int(time.time()) - 60,))
+
+
 def test_cli_digest_send_delivers_to_configured_robots(
     sample_copy: Core,
     tmp_path: Path,
@@ -402,6 +412,7 @@ def test_cli_digest_send_delivers_to_configured_robots(
             encoding="utf-8",
         )
         monkeypatch.setenv("WECOM_KEY_CLI", "cli-secret-key-123")
+        _seen_just_now(sample_copy)
         db = sample_copy.storage.db.path
         code = main(["--config", str(config), "--db", db, "digest", "send", "--force"])
         out = capsys.readouterr()
