@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -84,8 +85,14 @@ class Jobs:
     spawn_drawing: bool = True  # charts drawn in a separate process (app.charts)
 
     def __post_init__(self) -> None:
+        # Pacing measures real seconds: a frozen calendar clock (the core's, in tests and
+        # replays) would hold a part told to wait for ever. Due times stay on the core's clock.
         self.deliverer = Deliverer(
-            self.core, self.senders, clock=self._clock, sleep=self.sleep, alert=self.alert
+            self.core,
+            self.senders,
+            clock=self.clock or time.time,
+            sleep=self.sleep,
+            alert=self.alert,
         )
         self._disabled: list[tuple[FeedState, str]] = []
         self.alerter = Alerter(self.core, self.senders)
