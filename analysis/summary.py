@@ -1,22 +1,21 @@
-"""Extractive summaries and the condensed figure lines of a digest.
+"""Extractive summaries and figure lines.
 
 ``summarize`` picks one to three whole sentences of an article, in their original
-order, preferring the sentences that carry key figures; ``condense`` turns the figures
-of many articles into a few Chinese lines per digest group, counting a figure that two
-outlets reported only once.
+order, preferring the sentences that carry key figures; ``figure_lines`` says a few
+figures, key kinds first. A digest's figures are merged and ranked in
+``digests.condense``, the one place that decides when two reports are the same figure.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from analysis.figures import KIND_ORDER, Figure, extract_figures
-from analysis.progress import same_subject
 from analysis.sentences import repair_breaks, sentence_bounds
 from analysis.text import CLOSERS, SENTENCE_ENDS, fold
 
-__all__ = ["condense", "figure_lines", "split_sentences", "summarize"]
+__all__ = ["figure_lines", "split_sentences", "summarize"]
 
 _KIND_WEIGHT = {"tasks": 6.0, "projects": 5.0, "money": 5.0, "count": 2.0, "percent": 1.5}
 _CAPTION = re.compile(
@@ -135,54 +134,3 @@ def _shorten(sentence: str, max_chars: int) -> str:
     if cut > limit // 2:
         head = head[:cut]
     return head + "…"
-
-
-def _same(a: Figure, b: Figure) -> bool:
-    return (
-        a.kind == b.kind
-        and a.unit == b.unit
-        and abs(a.value - b.value) <= 1e-9 * max(1.0, abs(a.value))
-        and same_subject(a.subject, b.subject)
-    )
-
-
-def _richness(figure: Figure) -> int:
-    return sum(x is not None for x in (figure.done, figure.total, figure.in_progress))
-
-
-def condense(
-    groups: Mapping[str, Sequence[Figure]], max_lines_per_group: int = 4
-) -> list[tuple[str, list[str]]]:
-    """Condensed figure lines per digest group, in the order of ``groups``.
-
-    Key kinds come first (tasks, projects, money, then counts and rates), each kind in
-    the order reported. A figure reported twice (same kind, value and unit, similar
-    subject) is counted once, keeping the report with the most detail. Only the first
-    reports in that order are considered (twice the lines wanted), so a group with
-    hundreds of figures costs no more than one with ten. Groups without lines are left
-    out.
-    """
-    result: list[tuple[str, list[str]]] = []
-    for label, figures in groups.items():
-        unique: list[Figure] = []
-        # Twins share kind, unit and value: compare subjects within those buckets only.
-        buckets: dict[tuple[str, str, float], list[int]] = {}
-        # Key kinds first; once twice the lines needed are found, later (lesser) figures
-        # cannot make it into the group's lines.
-        ranked = sorted(
-            enumerate(figures), key=lambda item: (KIND_ORDER.get(item[1].kind, 9), item[0])
-        )
-        for _, figure in ranked:
-            if len(unique) >= 2 * max_lines_per_group:
-                break
-            bucket = buckets.setdefault((figure.kind, figure.unit, round(figure.value, 6)), [])
-            twin = next((i for i in bucket if _same(unique[i], figure)), None)
-            if twin is None:
-                bucket.append(len(unique))
-                unique.append(figure)
-            elif _richness(figure) > _richness(unique[twin]):
-                unique[twin] = figure
-        lines = figure_lines(unique, max_lines_per_group)
-        if lines:
-            result.append((label, lines))
-    return result

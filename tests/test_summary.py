@@ -1,4 +1,4 @@
-"""Sentence splitting, extractive summaries and condensed digest lines."""
+"""Sentence splitting and extractive summaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.figures import extract_figures
-from analysis.summary import condense, split_sentences, summarize
+from analysis.summary import split_sentences, summarize
 
 ARTICLE = """\
 ★抓协同发展
@@ -102,32 +102,3 @@ def test_summary_respects_the_limits() -> None:
     # One sentence: the one whose figures weigh most (projects and money here).
     summary = summarize(ARTICLE, figures=extract_figures(ARTICLE), max_sentences=1)
     assert summary == "全市产业链招商引进亿元以上项目 23 个，签约金额 86.4 亿元；"
-
-
-def test_condense_orders_kinds_and_counts_duplicates_once() -> None:
-    outlet_a = extract_figures(
-        "株洲新增研发机构14家。株洲招商引进亿元以上项目23个，签约金额86.4亿元。"
-    )
-    outlet_b = extract_figures(
-        "今年株洲招商引进亿元以上项目23个。三市确定40项重点合作事项，已完成33项。"
-    )
-    lines = condense({"株洲·产业": [*outlet_a, *outlet_b], "湘潭·交通": []})
-    assert lines == [
-        (
-            "株洲·产业",
-            [
-                "重点合作事项：完成 33/40 项",
-                "亿元以上项目 23 个",
-                "签约金额 86.4 亿元",
-                "株洲新增研发机构 14 家",
-            ],
-        )
-    ]
-
-
-def test_condense_limits_lines() -> None:
-    figures = extract_figures(
-        "新增研发机构14家，新建绿道22公里，新增医院8家，开通线路4条，建成驿站6个。"
-    )
-    ((label, lines),) = condense({"长沙": figures}, max_lines_per_group=3)
-    assert label == "长沙" and len(lines) == 3
