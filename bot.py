@@ -15,16 +15,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.config import load_settings
 from app.core import Core, RedactingFilter, setup_logging
 from app.ingest import FeedReport, check_local_feed
-from digests.markup import TEXT, render_line
-from digests.present import marked
 from domain.errors import CorruptDatabaseError, CztError, FeedError, UserInputError
-from domain.models import SearchHit
 from feeds.fetch import is_local
 from feeds.opml import parse_opml, to_opml
 from feeds.webread import SourceSpec
@@ -128,39 +124,14 @@ def _normalise_feed(url: str) -> str:
     return url
 
 
-def hit_json(hit: SearchHit, tz: str) -> dict[str, Any]:
-    s = hit.story
-    return {
-        "id": s.id,
-        "title": s.title,
-        "url": s.url,
-        "published": _iso(s.published, tz),
-        "cities": list(s.cities),
-        "topics": list(s.topics),
-        "snippet": render_line(marked(hit.snippet, hit.highlights), TEXT),
-        "sources": list(s.sources),
-    }
-
-
 def cmd_search(core: Core, args: argparse.Namespace) -> int:
     cities, topics = _filters(core, args.city, args.topic)
     page = core.storage.search.search(
         " ".join(args.query), cities=cities, topics=topics, limit=args.limit, sort=args.sort
     )
-    tz = core.settings.digest.timezone
-    if args.json:
-        print(json.dumps([hit_json(h, tz) for h in page.hits], ensure_ascii=False, indent=2))
-        return 0
-    if not page.hits:
-        print("没有找到相关报道。")
-    for i, hit in enumerate(page.hits, 1):
-        s = hit.story
-        day = _iso(s.published, tz)[:10]
-        tags = "·".join(s.cities + s.topics)
-        print(f"{i}. {s.title}  [{day}] {tags}  来源 {s.source_count}")
-        print(f"   {render_line(marked(hit.snippet, hit.highlights), TEXT)}")
-        print(f"   {s.url}")
-    return 0
+    from channels.printed import print_hits
+
+    return print_hits(page, core.settings.digest.timezone, as_json=args.json)
 
 
 def _filters(
