@@ -6,7 +6,7 @@ the full analysis, key figures included, first seen spread over the seven days) 
 city·topic pair), all due now. Timed two ways:
 
 - composing: the week's stories loaded once, then for every due chat
-  ``app.delivery.compose_for`` (``digests.compose.compose`` with the condensed block:
+  ``app.previews.compose_for`` (``digests.compose.compose`` with the condensed block:
   key figures merged, task series, watches) + ``render_html`` + ``pack`` (the Telegram
   messages), the pure work of a digest; the chart (matplotlib: the figure chart, or the
   story chart for a digest without key figures) is timed on a sample beside it, drawn
@@ -40,7 +40,8 @@ from typing import Any
 
 from app.config import DatabaseSettings, FeedSettings, Settings
 from app.core import Core
-from app.delivery import Deliverer, Planner, compose_for
+from app.delivery import Deliverer, Planner
+from app.previews import compose_for
 from app.tracking import Period
 from bench import OUT, SEED, percentile, save_result
 from bench.generate import OUTLETS, Generator

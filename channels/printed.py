@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.core import Core
-from app.delivery import preview_for
+from app.previews import preview_for
 from app.tracking import tracked
 from digests.export import digest_json, series_json
 from digests.markup import TEXT, render_line

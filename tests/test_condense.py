@@ -13,7 +13,7 @@ import pytest
 from analysis.figures import Figure
 from analysis.progress import Report, same_subject, track
 from app.core import Core
-from app.delivery import preview
+from app.previews import preview
 from bot import main
 from digests.condense import key_figures
 from domain.models import Subscription
