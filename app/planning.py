@@ -25,89 +25,33 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from app.core import Core
+from app.parts import CHART_CAPTION, FIGURE_CAPTION, PLAIN, Capabilities, render_parts
 from app.tracking import Series, tracked
 from digests.chart import chart_spec
 from digests.compose import Digest, StoryPool, compose
 from digests.figure_chart import figure_chart_spec
-from digests.render import condensed_blocks, render_digest, render_empty
-from digests.split import pack
+from domain.errors import CorruptDatabaseError
 from domain.models import Chat, Story, Subscription
 from domain.schedule import next_due
 from storage.deliveries import PlannedDigest, PlannedPart
 
+__all__ = [
+    "CHART_CAPTION",
+    "FIGURE_CAPTION",
+    "PLAIN",
+    "Capabilities",
+    "PlanStats",
+    "Planner",
+    "digest_for",
+    "render_parts",
+]
+
 log = logging.getLogger(__name__)
 
-CHART_CAPTION = "本周报道分布（按城市和主题）"
-FIGURE_CAPTION = "本期关键数据：任务清单进度与按城市的金额"
 BATCH = 50  # digests per transaction at most: the sender waits on the write lock for one
 FLUSH = 0.2  # seconds: a batch is committed at least this often
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What one channel carries, as its sender declares it.
-
-    ``measure`` counts a message the way the channel does (UTF-16 units for Telegram,
-    UTF-8 bytes for WeCom); ``limit`` is the most it takes. ``caption_limit`` > 0 means
-    a picture can carry text (measured the same way, markup included).
-    """
-
-    format: str  # "html" | "markdown" | "text"
-    limit: int
-    measure: Callable[[str], int] = len
-    photos: bool = False
-    caption_limit: int = 0
-
-
-PLAIN = Capabilities("text", 100_000)
-
-
-def render_parts(
-    digest: Digest,
-    caps: Capabilities,
-    *,
-    timezone: str,
-    chart_id: int | None = None,
-    empty_week: str = "notice",
-    script: str = "simplified",
-    chart_caption: str = CHART_CAPTION,
-) -> list[PlannedPart]:
-    """The messages of ``digest`` for a channel with ``caps``, each within its limits.
-
-    ``chart_id`` is the digest's stored chart, if any. With a caption limit the chart
-    comes first and carries the headline and the key figures when they fit (else the
-    headline alone), so a typical digest is a picture and one text. A channel without
-    captions gets the text first and the chart second. ``chart_caption`` says what the
-    chart shows, for a chart that cannot carry the headline.
-    """
-    if digest.empty:
-        return [] if empty_week == "skip" else [PlannedPart("text", render_empty(caps.format))]
-    blocks = render_digest(digest, caps.format, timezone=timezone, script=script)
-    if chart_id is None or not caps.photos:
-        return [PlannedPart("text", t) for t in _pack(blocks, caps)]
-    if caps.caption_limit <= 0:
-        texts = _pack(blocks, caps)
-        photo = PlannedPart("photo", chart_caption, chart_id=chart_id)
-        return [PlannedPart("text", texts[0]), photo] + [PlannedPart("text", t) for t in texts[1:]]
-    # The header block, then the condensed block (headline, key figures): as much of it
-    # as fits, else the header alone, else what the chart shows.
-    condensed = len(condensed_blocks(digest, ZoneInfo(timezone)))
-    head, caption = 0, chart_caption
-    for n in sorted({1 + condensed, min(2, 1 + condensed), 1}, reverse=True):
-        text = "\n\n".join(blocks[:n])
-        if caps.measure(text) <= caps.caption_limit:
-            head, caption = n, text
-            break
-    return [PlannedPart("photo", caption, chart_id=chart_id)] + [
-        PlannedPart("text", t) for t in _pack(blocks[head:], caps)
-    ]
-
-
-def _pack(blocks: list[str], caps: Capabilities) -> list[str]:
-    return pack(blocks, caps.limit, caps.measure, html=caps.format == "html")
 
 
 @dataclass(frozen=True)
@@ -234,6 +178,7 @@ class PlanStats:
     planned: int = 0
     distinct: int = 0  # digests composed and rendered (the rest reused one of them)
     charts: int = 0
+    failed: int = 0  # chats whose digest could not be planned (logged; still due)
     seconds: float = 0.0
 
 
@@ -267,27 +212,35 @@ class Planner:
         planned = 0
         digests: list[PlannedDigest] = []
         committed = time.monotonic()
+        failed_before = self.stats.failed
         for index, chat in enumerate(chats):
-            number, last = previous.get(chat.id, (0, None))
-            period = period_for(self.core, chat, watermark, last, now)
-            story_ids, parts = self._parts(chat, period, stories, rendered, charts, now)
-            digests.append(
-                PlannedDigest(
-                    chat_id=chat.id,
-                    number=number + 1,
-                    watermark=period.upto,
-                    period_start=period.start,
-                    period_end=period.end,
-                    story_ids=story_ids,
-                    parts=parts,
-                    next_due_at=next_due(chat.day, chat.time, chat.timezone, now),
+            try:
+                number, last = previous.get(chat.id, (0, None))
+                period = period_for(self.core, chat, watermark, last, now)
+                story_ids, parts = self._parts(chat, period, stories, rendered, charts, now)
+                digests.append(
+                    PlannedDigest(
+                        chat_id=chat.id,
+                        number=number + 1,
+                        watermark=period.upto,
+                        period_start=period.start,
+                        period_end=period.end,
+                        story_ids=story_ids,
+                        parts=parts,
+                        next_due_at=next_due(chat.day, chat.time, chat.timezone, now),
+                    )
                 )
-            )
+            except CorruptDatabaseError:
+                raise  # not this chat's fault: every write is refused now
+            except Exception:  # one chat's bug must not cost everyone their digest
+                self._failed(chat.id)
             last_one = index == len(chats) - 1
-            if len(digests) >= self.batch or last_one or time.monotonic() - committed > self.flush:
+            if digests and (
+                len(digests) >= self.batch or last_one or time.monotonic() - committed > self.flush
+            ):
                 # Small, frequent commits: the first message leaves within moments and the
                 # sender never waits long for the write lock.
-                done = store.deliveries.plan_many(digests, now)
+                done = self._commit(digests, now)
                 digests, committed = [], time.monotonic()
                 planned += done
                 if self.on_batch is not None and done:
@@ -297,9 +250,40 @@ class Planner:
         self.stats.charts += len(charts)
         self.stats.seconds += time.perf_counter() - started
         log.info(
-            "digest.planned chats=%d distinct=%d charts=%d", planned, len(rendered), len(charts)
+            "digest.planned chats=%d distinct=%d charts=%d failed=%d",
+            planned,
+            len(rendered),
+            len(charts),
+            self.stats.failed - failed_before,
         )
         return planned
+
+    def _commit(self, digests: list[PlannedDigest], now: int) -> int:
+        """Record a batch; if the ledger refuses it, each digest alone, so one bad digest
+        loses only itself (its chat stays due and is tried again on the next run)."""
+        store = self.core.storage.deliveries
+        try:
+            return store.plan_many(digests, now)
+        except CorruptDatabaseError:
+            raise
+        except Exception:
+            if len(digests) == 1:
+                self._failed(digests[0].chat_id)
+                return 0
+            log.warning("digest.batch_refused digests=%d retrying=one_by_one", len(digests))
+        done = 0
+        for digest in digests:
+            try:
+                done += store.plan_many([digest], now)
+            except CorruptDatabaseError:
+                raise
+            except Exception:
+                self._failed(digest.chat_id)
+        return done
+
+    def _failed(self, chat_id: int) -> None:
+        log.exception("digest.plan_failed chat=%d", chat_id)
+        self.stats.failed += 1
 
     def _parts(
         self,
