@@ -25,6 +25,7 @@ from app.charts import ChartCache
 from app.core import Core
 from app.pacing import Pacer
 from app.planning import Capabilities, Planner, digest_for
+from digests.failures import channel_down, target_disabled
 from domain.errors import (
     BlockedError,
     ChannelDownError,
@@ -362,7 +363,7 @@ class Deliverer:
             store.retry(part, now, now + 300, str(e), "channel_down")
             log.error("delivery.channel_down channel=%s error=%s", chat.channel, e)
             if self.alert is not None:
-                await self.alert(f"投递渠道不可用：{chat.channel}（{e}），稍后重试。")
+                await self.alert(channel_down(chat.channel))  # the detail is in the log
             return "abort", 0.0
         except (BlockedError, InvalidTargetError) as e:
             kind = "blocked" if isinstance(e, BlockedError) else "invalid_target"
@@ -370,7 +371,7 @@ class Deliverer:
             report.failed += store.fail_chat(chat.id, now, str(e), kind)
             log.warning("delivery.%s chat=%d error=%s", kind, chat.id, e)
             if self.alert is not None and kind == "invalid_target":
-                await self.alert(f"投递目标已停用：{chat.channel} {chat.address}（{e}）")
+                await self.alert(target_disabled(chat.channel, chat.address))
             return "dropped", 0.0
         except Exception as e:  # transient: network, 5xx, and anything unknown
             if not isinstance(e, DeliveryError):

@@ -234,12 +234,13 @@ class Ingestor:
         failures = feed.consecutive_failures + 1
         policy = self.source_policy if feed.is_source else self.policy
         disable = gone or failures >= policy.max_failures
+        kind = error.kind if isinstance(error, FeedError) else "unexpected"
         try:
             self.storage.feeds.record_failure(
                 feed.id,
                 now=now,
                 error=report.error,
-                kind=error.kind if isinstance(error, FeedError) else "unexpected",
+                kind=kind,
                 disable=disable,
                 next_poll_at=policy.next_failure(now, failures, retry_after, self.rng),
             )
@@ -250,7 +251,11 @@ class Ingestor:
             "ingest.failed url=%s failures=%d error=%s", redacted(feed.url), failures, report.error
         )
         if disable and self.on_disabled is not None:
-            self.on_disabled(dataclasses.replace(feed, url=redacted(feed.url)), report.error)
+            # The feed as it now stands (its last error and kind), its URL redacted.
+            shown = dataclasses.replace(
+                feed, url=redacted(feed.url), last_error=report.error, last_error_kind=kind
+            )
+            self.on_disabled(shown, report.error)
 
 
 def _count(report: FeedReport, outcome: str) -> None:

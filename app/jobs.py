@@ -31,6 +31,7 @@ from app.core import Core
 from app.delivery import Deliverer, DeliveryReport, Progress, Sender
 from app.ingest import FeedReport
 from app.planning import PLAIN, Planner, PlanStats
+from digests.failures import feed_disabled
 from domain.errors import CorruptDatabaseError, StorageError
 from domain.models import FeedState
 
@@ -94,7 +95,7 @@ class Jobs:
             sleep=self.sleep,
             alert=self.alert,
         )
-        self._disabled: list[tuple[FeedState, str]] = []
+        self._disabled: list[FeedState] = []
         self.alerter = Alerter(self.core, self.senders)
         self._holding = True
         self.plan_stats = PlanStats()  # what this process's planners did, summed
@@ -121,11 +122,11 @@ class Jobs:
         # Fetching and analysis block: run them off the event loop (storage gives the
         # worker thread a connection of its own).
         ingestor = self.core.ingestor()
-        ingestor.on_disabled = lambda feed, error: self._disabled.append((feed, error))
+        ingestor.on_disabled = lambda feed, error: self._disabled.append(feed)
         reports = await asyncio.to_thread(ingestor.ingest, due, now)
         while self._disabled and self.alert is not None:
-            feed, error = self._disabled.pop(0)
-            await self.alert(f"订阅源已停用：{feed.url}（{error}）")
+            feed = self._disabled.pop(0)  # its error was logged by the ingestor
+            await self.alert(feed_disabled(feed.url, feed.last_error_kind, feed.last_error))
         return reports
 
     async def send_digests(self, *, force: bool = False) -> DeliveryReport:

@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
+from digests.failures import feed_error_zh
 from domain.errors import FeedError, ParseError
 from domain.models import FeedState
 from domain.reply import BOLD, Block, Reply, Span, block, line, say
 from domain.urls import redacted
 from feeds.webread import SourceSpec
 from handlers.context import Context, Request
-
-# What a chat user reads for each kind of feed error (domain.errors.FEED_ERROR_KINDS).
-FEED_ERRORS_ZH = {
-    "invalid_url": "网址格式不正确",
-    "scheme": "只支持 http 和 https 网址",
-    "refused": "该网址不允许访问（已拒绝）",
-    "redirects": "重定向次数过多",
-    # One sentence for both: a port that hangs must read like one that is closed.
-    "timeout": "无法连接到服务器，或服务器没有及时响应",
-    "network": "无法连接到服务器，或服务器没有及时响应",
-    "gone": "订阅源已不存在（404/410）",
-    "rate_limited": "服务器要求稍后再试（429）",
-    "server": "服务器出错",
-    "http": "服务器拒绝了请求",
-    "too_large": "内容过大",
-    "not_found": "文件不存在",
-    "unreadable": "无法读取文件",
-    "empty": "内容为空",
-    "html_page": "这是网页，不是 RSS/Atom 订阅源",
-    "not_feed": "不是有效的 RSS/Atom 订阅源",
-    "no_links": "这个网页上没有找到订阅源，也没有找到文章链接",
-    "robots": "网站的 robots.txt 不允许抓取",
-    "unexpected": "读取失败",
-}
-_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
-
-
-def feed_error_zh(kind: str | None, detail: str = "") -> str:
-    """A feed error in Chinese. The English detail stays in the log; only an HTTP status
-    number is worth showing (and never for refused or unreachable addresses, which must
-    all read alike)."""
-    text = FEED_ERRORS_ZH.get(kind or "", FEED_ERRORS_ZH["unexpected"])
-    status = _HTTP_STATUS.search(detail) if kind in ("http", "server") else None
-    return f"{text}（HTTP {status.group(1)}）" if status else text
 
 
 def _feed_block(feed: FeedState) -> Block:
@@ -77,7 +42,7 @@ def addfeed(ctx: Context, req: Request, args: str) -> Reply:
     _, changed = ctx.core.storage.feeds.add(url, ctx.core.now(), parsed.title)
     if not changed:
         return say("这个订阅源已经在列表里了。")
-    return say(f"已添加订阅源：{parsed.title or url}（{len(parsed.entries)} 条）")
+    return say(f"已添加订阅源：{parsed.title or redacted(url)}（{len(parsed.entries)} 条）")
 
 
 def add_page(ctx: Context, url: str) -> Reply:
@@ -92,15 +57,16 @@ def add_page(ctx: Context, url: str) -> Reply:
         if not changed:
             return say("这个网页提供的订阅源已经在列表里了。")
         return say(
-            f"已添加这个网页提供的订阅源：{feed.title or feed_url}（{len(feed.entries)} 条）",
-            feed_url,
+            f"已添加这个网页提供的订阅源：{feed.title or redacted(feed_url)}"
+            f"（{len(feed.entries)} 条）",
+            redacted(feed_url),
         )
     spec = SourceSpec(url=url, name=listing.title).to_json()
     _, changed = ctx.core.storage.sources.add(url, now, title=listing.title, spec=spec)
     if not changed:
         return say("这个网页已经在来源列表里了。")
     return say(
-        f"这个网页没有 RSS/Atom 订阅源，已作为网页来源添加：{listing.title or url}"
+        f"这个网页没有 RSS/Atom 订阅源，已作为网页来源添加：{listing.title or redacted(url)}"
         f"（找到 {len(listing.articles)} 个文章链接，只收录与长株潭一体化相关的报道）"
     )
 

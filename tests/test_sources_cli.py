@@ -198,3 +198,22 @@ def test_one_source_kind() -> None:
     for module in (feeds.webread, storage.sources):
         assert getattr(module, "SOURCE", SOURCE) is SOURCE
     assert "'source'" not in Path(storage.sources.__file__).read_text().split('"""', 2)[2]
+
+
+def test_addfeed_shows_a_private_feeds_url_redacted(core: Core, server: FeedServer) -> None:
+    untitled = b"<?xml version='1.0'?><rss version='2.0'><channel><title></title></channel></rss>"
+    server.routes["/private.xml?key=s3cret"] = Route(body=untitled)
+    server.routes["/feed.xml?key=s3cret"] = Route(body=(FEEDS / "rss2.xml").read_bytes())
+    server.routes["/page/"] = Route(
+        body=b'<html><head><link rel="alternate" type="application/rss+xml"'
+        b' href="/feed.xml?key=s3cret"></head><body>x</body></html>'
+    )
+    service = ChatService(core)
+    admin = Request("telegram", "1", is_admin=True)
+    direct = service.command(admin, "addfeed", server.url("/private.xml?key=s3cret")).text
+    advertised = service.command(admin, "addfeed", server.url("/page/")).text
+    listed = service.command(admin, "feeds", "").text
+    for reply in (direct, advertised, listed):
+        assert "已" in reply or "订阅源" in reply
+        assert "s3cret" not in reply, reply
+    assert server.url("/private.xml?***") in direct
