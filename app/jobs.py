@@ -126,7 +126,7 @@ class Jobs:
         reports = await asyncio.to_thread(ingestor.ingest, due, now)
         while self._disabled and self.alert is not None:
             feed = self._disabled.pop(0)  # its error was logged by the ingestor
-            await self.alert(feed_disabled(feed.url, feed.last_error_kind, feed.last_error))
+            await self.alert(feed_disabled(feed.url, feed.last_error_kind, feed.last_error or ""))
         return reports
 
     async def send_digests(self, *, force: bool = False) -> DeliveryReport:

@@ -25,14 +25,16 @@ def _feed_block(feed: FeedState) -> Block:
 def feeds(ctx: Context, req: Request, args: str) -> Reply:
     found = ctx.core.storage.feeds.list()
     if not found:
-        return say("还没有订阅源。用 /addfeed URL 添加。")
+        return say(f"还没有订阅源。用 {ctx.cmd(req, 'addfeed')} URL 添加。")
     return say("📡 订阅源", *(_feed_block(f) for f in found))
 
 
 def addfeed(ctx: Context, req: Request, args: str) -> Reply:
     url = args.split()[0] if args else ""
     if not url.startswith(("http://", "https://")):
-        return say("请给出订阅源的网址，例如：/addfeed https://example.com/rss.xml")
+        return say(
+            f"请给出订阅源的网址，例如：{ctx.cmd(req, 'addfeed')} https://example.com/rss.xml"
+        )
     try:
         parsed = ctx.core.probe_feed(url)
     except ParseError:  # a web page: the feed it advertises, else the page as a web source
@@ -74,7 +76,7 @@ def add_page(ctx: Context, url: str) -> Reply:
 def removefeed(ctx: Context, req: Request, args: str) -> Reply:
     url = args.split()[0] if args else ""
     if not url:
-        return say("请给出要删除的订阅源网址，/feeds 可查看列表。")
+        return say(f"请给出要删除的订阅源网址，{ctx.cmd(req, 'feeds')} 可查看列表。")
     if not ctx.core.storage.feeds.remove(url):
         return say("列表里没有这个订阅源。")
     return say("已删除订阅源（已收录的报道保留）。")

@@ -95,35 +95,37 @@ class Context:
         due = next_due(chat.day, chat.time, chat.timezone, self.core.now())
         self.core.storage.chats.update(chat_id, next_due_at=due)
 
-    def choices(self) -> str:
+    def cmd(self, req: Request, name: str) -> str:
+        """Command ``name`` as the asking chat writes it, for hints: its first Chinese word
+        where commands are words (WeChat: 订阅), else the slash command (/subscribe)."""
+        from handlers.commands import BY_NAME  # the table imports the handlers, and this
+
+        command = BY_NAME[name]
+        return command.words[0] if req.words and command.words else f"/{command.name}"
+
+    def choices(self, req: Request) -> str:
         tx = self.core.taxonomy
         return (
             f"可选城市：{'、'.join(tx.city_names)}；可选主题：{'、'.join(tx.topic_names)}。"
-            "例如：/subscribe 湘潭 交通"
+            f"例如：{self.cmd(req, 'subscribe')} 湘潭 交通"
         )
 
-    def unknown(self, words: list[str]) -> UserInputError:
-        return UserInputError(f"不认识“{'、'.join(w[:20] for w in words[:3])}”。" + self.choices())
+    def unknown(self, req: Request, words: list[str]) -> UserInputError:
+        named = "、".join(w[:20] for w in words[:3])
+        return UserInputError(f"不认识“{named}”。" + self.choices(req))
 
-    def filters(self, args: str) -> tuple[list[str], list[str]]:
+    def filters(self, req: Request, args: str) -> tuple[list[str], list[str]]:
         """Cities and topics named in ``args``; anything else is refused."""
         cities, topics, bad = self.core.tagger.resolve(args.split())
         if bad:
-            raise self.unknown(bad)
+            raise self.unknown(req, bad)
         return cities, topics
 
-    def subscriptions(self, args: str) -> list[Subscription]:
-        """ "湘潭 交通" → 湘潭·交通; "长沙 株洲" → 长沙, 株洲; groups split by ，、,；"""
-        subs, unknown = parse_subscriptions(self.core.tagger, args)
-        if unknown:
-            raise self.unknown(unknown)
-        return subs
-
-    def follows(self, args: str) -> tuple[list[Subscription], list[str]]:
+    def follows(self, req: Request, args: str) -> tuple[list[Subscription], list[str]]:
         """Subscriptions and keywords to watch: a word that is neither a city nor a topic
         is a keyword (融城干道); one that search could not find (punctuation) is refused."""
         subs, unknown = parse_subscriptions(self.core.tagger, args)
         keywords, refused = split_keywords(unknown)
         if refused:
-            raise self.unknown(refused)
+            raise self.unknown(req, refused)
         return subs, keywords

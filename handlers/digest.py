@@ -26,7 +26,7 @@ def _scope(cities: list[str], topics: list[str]) -> str:
 
 
 def latest(ctx: Context, req: Request, args: str) -> Reply:
-    cities, topics = ctx.filters(args)
+    cities, topics = ctx.filters(req, args)
     stories = [s for s in ctx.core.storage.articles.latest(200) if s.tagged(cities, topics)]
     if not stories:
         return say("暂时没有相关报道。")
@@ -45,7 +45,7 @@ def latest(ctx: Context, req: Request, args: str) -> Reply:
 
 def figures(ctx: Context, req: Request, args: str) -> Reply:
     """The key figures of the last month, each once (merged as in the digest)."""
-    cities, topics = ctx.filters(args)
+    cities, topics = ctx.filters(req, args)
     core = ctx.core
     since = core.now() - FIGURE_DAYS * 86400
     stories = [s for s in core.storage.articles.recent_stories(since) if s.tagged(cities, topics)]
@@ -59,21 +59,22 @@ def figures(ctx: Context, req: Request, args: str) -> Reply:
 
 def progress(ctx: Context, req: Request, args: str) -> Reply:
     """Tracked task lists: where each stands and how it got there."""
-    cities, topics = ctx.filters(args)
+    cities, topics = ctx.filters(req, args)
     found = tracked(ctx.core, cities=cities, topics=topics)
     if not found:
         return say("还没有跟踪到相关的任务清单进展。" if args else "还没有跟踪到任务清单进展。")
     tz = ZoneInfo(ctx.chat(req).timezone)
     blocks = [Block(series_lines(s, tz)) for s in found[:PROGRESS_LISTS]]
     rest = len(found) - len(blocks)
-    tail = f"另有 {rest} 项清单，可加城市或主题缩小范围，如 /progress 湘潭。" if rest > 0 else ""
+    narrow = f"可加城市或主题缩小范围，如 {ctx.cmd(req, 'progress')} 湘潭。"
+    tail = f"另有 {rest} 项清单，{narrow}" if rest > 0 else ""
     return say("📈 任务清单进展" + _scope(cities, topics), *blocks, tail)
 
 
 def digest(ctx: Context, req: Request, args: str) -> Reply:
     chat = ctx.chat(req)
     if not chat.follows:
-        return say("还没有订阅，周报无从生成。发送 /subscribe 订阅城市或主题。")
+        return say(f"还没有订阅，周报无从生成。发送 {ctx.cmd(req, 'subscribe')} 订阅城市或主题。")
     composed = digest_for(ctx.core, chat, ctx.core.now() + 1)  # up to and including now
     if composed.empty:
         return say("本周暂无新动态。")
@@ -100,10 +101,13 @@ def more_figures(ctx: Context, req: Request, offset: int) -> Reply:
     return say(Block(tuple(key_figure_line(k, tz) for k in page)), buttons=more)
 
 
-_SETTINGS_HELP = (
-    "没看懂这个设置。示例：/settings 周五 18:00（周几和时间），"
-    "/settings 时区 Asia/Shanghai，/settings 暂停，/settings 恢复，/settings 提醒 开"
-)
+def _settings_examples(ctx: Context, req: Request, sep: str) -> str:
+    s = ctx.cmd(req, "settings")
+    return sep.join(
+        (f"{s} 周五 18:00", f"{s} 时区 Asia/Shanghai", f"{s} 暂停", f"{s} 恢复", f"{s} 提醒 开")
+    )
+
+
 _ON, _OFF = ("开", "开启", "打开", "on"), ("关", "关闭", "off")
 
 
@@ -117,14 +121,13 @@ def settings(ctx: Context, req: Request, args: str) -> Reply:
         return say(
             f"周报时间：{describe(chat.day, chat.time, chat.timezone)}，状态：{state}，"
             f"关键词即时提醒：{alerts}",
-            "修改示例：/settings 周五 18:00；/settings 时区 Asia/Shanghai；"
-            "/settings 暂停；/settings 恢复；/settings 提醒 开",
+            "修改示例：" + _settings_examples(ctx, req, "；"),
         )
     if words[0] in ("提醒", "alerts"):
         return _alerts(ctx, req, words[1:])
     if words[0] in ("暂停", "pause"):
         store.update(chat.id, paused=1)
-        return say("周报已暂停。发送 /settings 恢复 重新开始。")
+        return say(f"周报已暂停。发送 {ctx.cmd(req, 'settings')} 恢复 重新开始。")
     if words[0] in ("恢复", "resume"):
         store.update(chat.id, paused=0)
         ctx.reschedule(chat.id)
@@ -140,7 +143,7 @@ def settings(ctx: Context, req: Request, args: str) -> Reply:
     day = next((d for d in (parse_day(w) for w in words) if d), None)
     at = next((t for t in (parse_time(w) for w in words) if t), None)
     if (day is None and at is None) or len(words) > 2:
-        raise UserInputError(_SETTINGS_HELP)
+        raise UserInputError("没看懂这个设置。示例：" + _settings_examples(ctx, req, "，"))
     store.update(chat.id, day=day or chat.day, time=at or chat.time)
     ctx.reschedule(chat.id)
     chat = ctx.chat(req)
@@ -151,14 +154,15 @@ def _alerts(ctx: Context, req: Request, words: list[str]) -> Reply:
     """/settings 提醒 开|关: a short message when a new story matches a watched keyword."""
     chat = ctx.chat(req)
     if len(words) != 1 or words[0] not in (*_ON, *_OFF):
-        raise UserInputError("请说明开还是关，例如：/settings 提醒 开")
+        raise UserInputError(f"请说明开还是关，例如：{ctx.cmd(req, 'settings')} 提醒 开")
     on = words[0] in _ON
     # Only stories first seen from now on are news to an alert.
     ctx.core.storage.chats.update(chat.id, alerts=int(on), alerts_checked_at=ctx.core.now())
     if not on:
         return say("关键词即时提醒已关闭。")
     per_day = ctx.core.settings.digest.alerts_per_day
-    note = "" if chat.watches else "（还没有关注关键词：发送 /subscribe 融城干道 添加）"
+    add = f"发送 {ctx.cmd(req, 'subscribe')} 融城干道 添加"
+    note = "" if chat.watches else f"（还没有关注关键词：{add}）"
     return say(
         f"关键词即时提醒已开启：有新报道提到关注的关键词时提醒，每天最多 {per_day} 次。{note}"
     )

@@ -14,7 +14,9 @@ SEARCH_PAGE = 5
 
 def search(ctx: Context, req: Request, args: str) -> Reply:
     if not split_sort(args)[0]:
-        return say("请在命令后输入关键词，例如：/search 融城干道（加“最新”按时间排序）")
+        return say(
+            f"请在命令后输入关键词，例如：{ctx.cmd(req, 'search')} 融城干道（加“最新”按时间排序）"
+        )
     if not ctx.search_rate.allow((req.channel, req.address)):
         return say("搜索太频繁了，请稍等一分钟再试。")
     return page(ctx, req, args, 0)

@@ -43,8 +43,9 @@ class ChatService:
         """A /command with its argument text."""
         cmd = BY_NAME.get(name.lower())
         if cmd is None:
+            help_ = self.ctx.cmd(req, "help")
             return say(
-                f"没有 /{name[:40]} 这个命令。发送 /help 查看全部命令，或直接发送关键词搜索。"
+                f"没有 /{name[:40]} 这个命令。发送 {help_} 查看全部命令，或直接发送关键词搜索。"
             )
         if cmd.admin and not req.is_admin:
             return say("抱歉，这个命令只有管理员可以使用。")

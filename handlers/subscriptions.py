@@ -39,14 +39,14 @@ def subscribe(ctx: Context, req: Request, args: str) -> Reply:
     chat = ctx.chat(req)
     if not args:
         return say(
-            "点按下面的按钮订阅或取消（可多选）。也可以发送 /subscribe 湘潭 交通 "
-            "只订阅湘潭的交通新闻。",
+            "点按下面的按钮订阅或取消（可多选）。"
+            f"也可以发送 {ctx.cmd(req, 'subscribe')} 湘潭 交通 只订阅湘潭的交通新闻。",
             subscriptions_line(chat),
             buttons=keyboard(ctx, chat) if req.can_change else (),
         )
-    subs, keywords = ctx.follows(args)
+    subs, keywords = ctx.follows(req, args)
     if not subs and not keywords:
-        raise UserInputError("请告诉我要订阅什么。" + ctx.choices())
+        raise UserInputError("请告诉我要订阅什么。" + ctx.choices(req))
     ctx.reschedule(chat.id, only_if_unset=True)
     store = ctx.core.storage.chats
     added = store.subscribe(chat.id, subs, ctx.core.now())
@@ -57,12 +57,13 @@ def subscribe(ctx: Context, req: Request, args: str) -> Reply:
         words = "、".join(f"“{w}”" for w in watched)
         head += ("\n" if head else "") + (
             f"{words}不是城市或主题，已作为关键词关注：周报会收录提到它的报道"
-            "（/settings 提醒 开 可在有新报道时即时提醒）。" + ctx.choices()
+            f"（{ctx.cmd(req, 'settings')} 提醒 开 可在有新报道时即时提醒）。" + ctx.choices(req)
         )
     return say(
         head or "这些已经订阅过了。",
         subscriptions_line(chat),
-        f"周报时间：{describe(chat.day, chat.time, chat.timezone)}（/settings 可修改）",
+        f"周报时间：{describe(chat.day, chat.time, chat.timezone)}"
+        f"（{ctx.cmd(req, 'settings')} 可修改）",
     )
 
 
@@ -70,7 +71,7 @@ def unsubscribe(ctx: Context, req: Request, args: str) -> Reply:
     chat = ctx.chat(req)
     if not args:
         if not chat.follows:
-            return say("当前没有订阅。发送 /subscribe 开始订阅。")
+            return say(f"当前没有订阅。发送 {ctx.cmd(req, 'subscribe')} 开始订阅。")
         return say(
             "点按已订阅（✅）的按钮即可取消。",
             subscriptions_line(chat),
@@ -79,7 +80,7 @@ def unsubscribe(ctx: Context, req: Request, args: str) -> Reply:
     if args in ("全部", "all"):
         subs, keywords = list(chat.subscriptions), list(chat.watches)
     else:
-        subs, keywords = ctx.follows(args)
+        subs, keywords = ctx.follows(req, args)
     store = ctx.core.storage.chats
     removed = [s.label for s in store.unsubscribe(chat.id, subs)]
     removed += store.unwatch(chat.id, keywords)
@@ -107,7 +108,7 @@ def toggle(ctx: Context, req: Request, label: str) -> Reply:
     elif label in tx.topic_names:
         sub = Subscription(topic=label)
     else:
-        return say("这个按钮已失效，请重新发送 /subscribe。")
+        return say(f"这个按钮已失效，请重新发送 {ctx.cmd(req, 'subscribe')}。")
     chat = ctx.chat(req)
     store = ctx.core.storage.chats
     if sub in chat.subscriptions:
