@@ -17,7 +17,7 @@ from domain.errors import InvalidQueryError, StorageError, UserInputError
 from domain.models import Chat
 from domain.reply import Button, Reply, say
 from handlers import digest, search, subscriptions
-from handlers.commands import BY_NAME, BY_WORD
+from handlers.commands import BY_NAME, BY_WORD, Command
 from handlers.context import MAX_ARG_CHARS, Context, Request
 
 __all__ = ["Button", "ChatService", "Reply", "Request"]
@@ -39,8 +39,9 @@ class ChatService:
         if chat is not None:
             self.core.storage.chats.update(chat.id, active=0)
 
-    def command(self, req: Request, name: str, args: str) -> Reply:
-        """A /command with its argument text."""
+    def command(self, req: Request, name: str, args: str, *, typed: str = "") -> Reply:
+        """A /command with its argument text. ``typed`` is the whole text when the command
+        was called by its word (数据 湘潭): words that are not its arguments are searched."""
         cmd = BY_NAME.get(name.lower())
         if cmd is None:
             help_ = self.ctx.cmd(req, "help")
@@ -48,13 +49,26 @@ class ChatService:
                 f"没有 /{name[:40]} 这个命令。发送 {help_} 查看全部命令，或直接发送关键词搜索。"
             )
         if cmd.admin and not req.is_admin:
+            if typed and args.strip():  # 统计 数据: not a command this user has
+                return self.command(req, "search", typed)
             return say("抱歉，这个命令只有管理员可以使用。")
         if cmd.changes_chat and not req.can_change and args.strip():
             return say("只有群管理员可以修改本群的订阅和设置。")
         args = args.strip()
         if len(args) > MAX_ARG_CHARS:
             return say(f"参数太长了（最多 {MAX_ARG_CHARS} 个字）。")
+        if typed and args and not cmd.changes_chat:
+            return self._guarded(cmd.name, lambda: self._or_search(cmd, req, args, typed))
         return self._guarded(cmd.name, lambda: cmd.run(self.ctx, req, args))
+
+    def _or_search(self, cmd: Command, req: Request, args: str, typed: str) -> Reply:
+        """Run ``cmd``; if it refuses its arguments, search the whole text instead: "数据 中心"
+        is a search that starts with a command word. A command that changes the chat keeps
+        its refusal (订阅 北京 wants the choices, not a search)."""
+        try:
+            return cmd.run(self.ctx, req, args)
+        except UserInputError:
+            return self.command(req, "search", typed)
 
     def text(self, req: Request, text: str) -> Reply:
         """Plain text: a command word (订阅 湘潭) or a /command, else a search."""
@@ -63,9 +77,9 @@ class ChatService:
             head, _, rest = text[1:].partition(" ")
             return self.command(req, head.split("@", 1)[0], rest)
         head, _, rest = text.partition(" ")
-        cmd = BY_WORD.get(head) or BY_WORD.get(text)
+        cmd = BY_WORD.get(head)
         if cmd is not None:
-            return self.command(req, cmd.name, rest if BY_WORD.get(head) else "")
+            return self.command(req, cmd.name, rest, typed=text)
         return self.command(req, "search", text)
 
     def callback(self, req: Request, data: str) -> Reply:
