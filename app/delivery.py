@@ -371,7 +371,7 @@ class Deliverer:
             report.failed += store.fail_chat(chat.id, now, str(e), kind)
             log.warning("delivery.%s chat=%d error=%s", kind, chat.id, e)
             if self.alert is not None and kind == "invalid_target":
-                await self.alert(target_disabled(chat.channel, chat.address))
+                await self.alert(target_disabled(chat.channel, chat.address, e.code))
             return "dropped", 0.0
         except Exception as e:  # transient: network, 5xx, and anything unknown
             if not isinstance(e, DeliveryError):

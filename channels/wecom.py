@@ -135,5 +135,5 @@ class WeComSender:
         if errcode == RATE_LIMITED:
             raise RateLimitedError(f"wecom {detail}", retry_after=RATE_LIMIT_WAIT)
         if errcode in INVALID_TARGET:
-            raise InvalidTargetError(f"wecom robot {chat.address!r}: {detail}")
+            raise InvalidTargetError(f"wecom robot {chat.address!r}: {detail}", code=errcode)
         raise TransientError(f"wecom {detail}")

@@ -69,8 +69,9 @@ def channel_down(channel: str) -> str:
     return f"投递渠道不可用：{channel_name(channel)}，稍后重试。"
 
 
-def target_disabled(channel: str, address: str) -> str:
-    """The alert for a delivery target that is misconfigured (a bad webhook key)."""
-    return (
-        f"投递目标已停用：{channel_name(channel)} {redacted(address)}（目标无效，已停止向它投递）"
-    )
+def target_disabled(channel: str, address: str, code: int | None = None) -> str:
+    """The alert for a delivery target that is misconfigured (a bad webhook key), with
+    the channel's error number when it gave one."""
+    target = f"{channel_name(channel)} {redacted(address)}"
+    number = f"，错误码 {code}" if code is not None else ""
+    return f"投递目标已停用：{target}（目标无效{number}，已停止向它投递）"

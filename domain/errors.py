@@ -134,11 +134,13 @@ class UserInputError(CztError):
 
 
 class DeliveryError(CztError):
-    """A channel could not deliver a message."""
+    """A channel could not deliver a message; ``code`` is the channel's own error number
+    when it gave one (a WeCom errcode), the one detail an operator's alert shows."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    def __init__(self, message: str, *, retry_after: float | None = None, code: int | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+        self.code = code
 
 
 class BlockedError(DeliveryError):

@@ -93,4 +93,18 @@ def test_an_alert_never_carries_the_english_error(world) -> None:  # type: ignor
     said = _alerts(deliverer)
     sender.failures["502"] = [InvalidTargetError("wecom robot 'x': errcode 93000 invalid url")]
     asyncio.run(deliverer.run())
-    assert said and all("errcode" not in t and "invalid" not in t for t in said)
+    assert said == ["投递目标已停用：Telegram 502（目标无效，已停止向它投递）"]
+
+
+def test_a_channels_error_number_is_shown(world) -> None:  # type: ignore[no-untyped-def]
+    core, clock, sender, _ = world
+    chat = subscribe(core, "503", Subscription(city="株洲"))
+    clock.now = chat.next_due_at
+    from app.planning import Planner
+
+    Planner(core, {"telegram": sender.capabilities}).plan_due(int(clock.now))
+    deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
+    said = _alerts(deliverer)
+    sender.failures["503"] = [InvalidTargetError("errcode 93000: invalid webhook url", code=93000)]
+    asyncio.run(deliverer.run())
+    assert said == ["投递目标已停用：Telegram 503（目标无效，错误码 93000，已停止向它投递）"]
