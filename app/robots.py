@@ -55,7 +55,9 @@ def sync_robots(core: Core) -> list[Chat]:
         fields: dict[str, Any] = {}
         if subs_changed:
             store.unsubscribe(chat.id, list(chat.subscriptions))
-            store.subscribe(chat.id, subs, now)
+            _, refused = store.subscribe(chat.id, subs, now)
+            if refused:
+                log.warning("wecom.robot_capped robot=%s refused=%d", robot.name, len(refused))
         if schedule_changed:
             fields.update(day=day, time=at, timezone=robot.timezone)
         if chat.next_due_at is None or schedule_changed:

@@ -7,6 +7,7 @@ from domain.models import Chat, Subscription
 from domain.reply import TOGGLE, Button, Reply, say
 from domain.schedule import describe
 from handlers.context import Context, Request
+from storage.chats import MAX_SUBSCRIPTIONS
 
 
 def subscriptions_line(chat: Chat) -> str:
@@ -19,6 +20,10 @@ def subscriptions_line(chat: Chat) -> str:
         parts.append("关注关键词：" + "、".join(chat.watches))
     alerts = "（即时提醒已开启）" if chat.alerts and chat.watches else ""
     return "；".join(parts) + alerts
+
+
+def _over_cap(labels: list[str]) -> str:
+    return f"最多订阅 {MAX_SUBSCRIPTIONS} 项，未添加：{'、'.join(labels)}。可先退订不需要的。"
 
 
 def keyboard(ctx: Context, chat: Chat) -> tuple[tuple[Button, ...], ...]:
@@ -49,8 +54,8 @@ def subscribe(ctx: Context, req: Request, args: str) -> Reply:
         raise UserInputError("请告诉我要订阅什么。" + ctx.choices(req))
     ctx.reschedule(chat.id, only_if_unset=True)
     store = ctx.core.storage.chats
-    added = store.subscribe(chat.id, subs, ctx.core.now())
-    watched = store.watch(chat.id, keywords, ctx.core.now())
+    added, refused = store.subscribe(chat.id, subs, ctx.core.now())
+    watched, unwatched = store.watch(chat.id, keywords, ctx.core.now())
     chat = ctx.chat(req)
     head = ("已订阅：" + "、".join(s.label for s in added)) if added else ""
     if watched:
@@ -59,6 +64,9 @@ def subscribe(ctx: Context, req: Request, args: str) -> Reply:
             f"{words}不是城市或主题，已作为关键词关注：周报会收录提到它的报道"
             f"（{ctx.cmd(req, 'settings')} 提醒 开 可在有新报道时即时提醒）。" + ctx.choices(req)
         )
+    if refused or unwatched:
+        left = [s.label for s in refused] + [f"“{w}”" for w in unwatched]
+        head += ("\n" if head else "") + _over_cap(left)
     return say(
         head or "这些已经订阅过了。",
         subscriptions_line(chat),
@@ -116,7 +124,7 @@ def toggle(ctx: Context, req: Request, label: str) -> Reply:
         note = f"已退订：{label}"
     else:
         ctx.reschedule(chat.id, only_if_unset=True)
-        store.subscribe(chat.id, [sub], ctx.core.now())
-        note = f"已订阅：{label}"
+        _, refused = store.subscribe(chat.id, [sub], ctx.core.now())
+        note = _over_cap([label]) if refused else f"已订阅：{label}"
     chat = ctx.chat(req)
     return say(note, subscriptions_line(chat), buttons=keyboard(ctx, chat))

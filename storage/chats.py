@@ -94,21 +94,32 @@ class Chats:
             tuple(w["keyword"] for w in watches),
         )
 
-    def watch(self, chat_id: int, keywords: list[str], now: int) -> list[str]:
-        """Watch keywords; returns those that were new. Watches and subscriptions share
-        the limit of ``MAX_SUBSCRIPTIONS``."""
-        added = []
-        with self.db.transaction():
-            count = int(
-                self.db.scalar(
-                    "SELECT (SELECT COUNT(*) FROM subscriptions WHERE chat_id = :c)"
-                    " + (SELECT COUNT(*) FROM watches WHERE chat_id = :c)",
-                    {"c": chat_id},
-                )
+    def _follows(self, chat_id: int) -> int:
+        """Subscriptions and watches together: they share ``MAX_SUBSCRIPTIONS``."""
+        return int(
+            self.db.scalar(
+                "SELECT (SELECT COUNT(*) FROM subscriptions WHERE chat_id = :c)"
+                " + (SELECT COUNT(*) FROM watches WHERE chat_id = :c)",
+                {"c": chat_id},
             )
+        )
+
+    def watch(self, chat_id: int, keywords: list[str], now: int) -> tuple[list[str], list[str]]:
+        """Watch keywords; returns (those that were new, those refused because the chat
+        already follows ``MAX_SUBSCRIPTIONS`` things). One already watched is neither."""
+        added: list[str] = []
+        refused: list[str] = []
+        with self.db.transaction():
+            count = self._follows(chat_id)
             for keyword in keywords:
                 if count >= MAX_SUBSCRIPTIONS:
-                    break
+                    held = self.db.scalar(
+                        "SELECT 1 FROM watches WHERE chat_id = ? AND keyword = ?",
+                        (chat_id, keyword),
+                    )
+                    if not held and keyword not in refused:
+                        refused.append(keyword)
+                    continue
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO watches (chat_id, keyword, created_at) VALUES (?, ?, ?)",
                     (chat_id, keyword, now),
@@ -116,7 +127,7 @@ class Chats:
                 if cur.rowcount:
                     added.append(keyword)
                     count += 1
-        return added
+        return added, refused
 
     def unwatch(self, chat_id: int, keywords: list[str]) -> list[str]:
         removed = []
@@ -137,25 +148,34 @@ class Chats:
         )
         return [self._load(r) for r in rows]
 
-    def subscribe(self, chat_id: int, subs: list[Subscription], now: int) -> list[Subscription]:
-        """Add subscriptions; returns those that were new."""
-        added = []
+    def subscribe(
+        self, chat_id: int, subs: list[Subscription], now: int
+    ) -> tuple[list[Subscription], list[Subscription]]:
+        """Add subscriptions; returns (those that were new, those refused because the chat
+        already follows ``MAX_SUBSCRIPTIONS`` things). One already held is neither."""
+        added: list[Subscription] = []
+        refused: list[Subscription] = []
         with self.db.transaction():
-            count = int(
-                self.db.scalar("SELECT COUNT(*) FROM subscriptions WHERE chat_id = ?", (chat_id,))
-            )
+            count = self._follows(chat_id)
             for sub in subs:
+                key = (chat_id, sub.city or "", sub.topic or "")
                 if count >= MAX_SUBSCRIPTIONS:
-                    break
+                    held = self.db.scalar(
+                        "SELECT 1 FROM subscriptions WHERE chat_id = ? AND city = ? AND topic = ?",
+                        key,
+                    )
+                    if not held and sub not in refused:
+                        refused.append(sub)
+                    continue
                 cur = self.db.execute(
                     "INSERT OR IGNORE INTO subscriptions (chat_id, city, topic, created_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (chat_id, sub.city or "", sub.topic or "", now),
+                    (*key, now),
                 )
                 if cur.rowcount:
                     added.append(sub)
                     count += 1
-        return added
+        return added, refused
 
     def unsubscribe(self, chat_id: int, subs: list[Subscription]) -> list[Subscription]:
         removed = []
