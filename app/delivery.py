@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import heapq
 import logging
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from app.charts import ChartCache
 from app.core import Core
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = 600
@@ -155,6 +158,7 @@ class Deliverer:
     alert: Callable[[str], Awaitable[None]] | None = None
     pacer: Pacer = field(default_factory=Pacer)
     charts: ChartCache | None = None
+    _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.charts is None:
@@ -177,7 +181,22 @@ class Deliverer:
         run. Returns when the ledger holds nothing more to send now and planning (when
         ``progress`` is given) has ended, or when ``keep_going()`` says stop. The
         report's ``left`` and ``next_at`` are read from the ledger at the end.
+
+        The ledger's writes (claim, outcome) run in a thread of their own, in order, so a
+        write lock held by another process (a planner's batch, an ingest) holds up the
+        sends but never the event loop: chat replies go on meanwhile.
         """
+        try:
+            return await self._run(horizon, progress, keep_going)
+        finally:
+            await self._stop_writer()
+
+    async def _run(
+        self,
+        horizon: float,
+        progress: Progress | None,
+        keep_going: Callable[[], bool] | None,
+    ) -> DeliveryReport:
         run = _Run()
         report = DeliveryReport()
         tasks: set[asyncio.Task[None]] = set()
@@ -294,7 +313,7 @@ class Deliverer:
         queue = run.queues[chat.id]
         retry_at = 0.0
         try:
-            if not store.deliveries.claim(part.id):
+            if not await self._write(store.deliveries.claim, part.id):
                 queue.popleft()  # another process sent or holds it
                 run.held -= 1
             else:
@@ -316,6 +335,24 @@ class Deliverer:
             run.scheduled.discard(chat.id)
             if queue:
                 run.push(chat.id, max(self.pacer.chat_ready(chat.id), retry_at))
+
+    async def _write(self, write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one ledger write on the run's writer thread (one thread: writes keep their
+        order and share one connection). An in-memory database serves one thread only:
+        there the write runs here."""
+        if self.core.storage.db.path == ":memory:":
+            return write(*args, **kwargs)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, functools.partial(write, *args, **kwargs))
+
+    async def _stop_writer(self) -> None:
+        """Close the writer thread's connection and let the thread end."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await asyncio.get_running_loop().run_in_executor(writer, self.core.storage.db.release)
+            writer.shutdown(wait=False)
 
     def _chart_ready(self, chart_id: int) -> bool:
         assert self.charts is not None
@@ -339,36 +376,38 @@ class Deliverer:
             wait = max(1.0, e.retry_after or 1.0)
             # Flood control applies to the whole bot: hold the channel, not just this chat.
             self.pacer.hold(chat.channel, self.clock() + wait)
-            store.retry(part, now, int(now + wait), str(e), "rate_limited")
+            await self._write(store.retry, part, now, int(now + wait), str(e), "rate_limited")
             report.retried += 1
             log.warning("delivery.rate_limited chat=%d retry_after=%.0f", chat.id, wait)
             return "retry", self.clock() + wait
         except ChatMigratedError as e:
-            holder = self.core.storage.chats.migrate(chat.channel, chat.address, e.new_address)
+            holder = await self._write(
+                self.core.storage.chats.migrate, chat.channel, chat.address, e.new_address
+            )
             if part.attempts + 1 >= MAX_ATTEMPTS:
-                report.failed += store.fail_chat(chat.id, now, str(e), "failed")
+                report.failed += await self._write(store.fail_chat, chat.id, now, str(e), "failed")
                 return "dropped", 0.0
-            store.retry(part, now, now, "chat migrated", "migrated")
+            await self._write(store.retry, part, now, now, "chat migrated", "migrated")
             if holder != chat.id:
                 # The new id already had a chat: the unsent parts moved to it; next run.
                 report.left += 1
                 return "dropped", 0.0
             return "retry", self.clock()
         except RejectedError as e:
-            store.reject(part, now, str(e))
+            await self._write(store.reject, part, now, str(e))
             report.failed += 1
             log.warning("delivery.rejected chat=%d part=%d error=%s", chat.id, part.part, e)
             return "done", 0.0
         except ChannelDownError as e:
-            store.retry(part, now, now + 300, str(e), "channel_down")
+            await self._write(store.retry, part, now, now + 300, str(e), "channel_down")
             log.error("delivery.channel_down channel=%s error=%s", chat.channel, e)
             if self.alert is not None:
                 await self.alert(channel_down(chat.channel))  # the detail is in the log
             return "abort", 0.0
         except (BlockedError, InvalidTargetError) as e:
             kind = "blocked" if isinstance(e, BlockedError) else "invalid_target"
-            self.core.storage.chats.update(chat.id, active=0)
-            report.failed += store.fail_chat(chat.id, now, str(e), kind)
+            await self._write(self.core.storage.chats.update, chat.id, active=0)
+            report.failed += await self._write(store.fail_chat, chat.id, now, str(e), kind)
             log.warning("delivery.%s chat=%d error=%s", kind, chat.id, e)
             if self.alert is not None and kind == "invalid_target":
                 await self.alert(target_disabled(chat.channel, chat.address, e.code))
@@ -378,13 +417,13 @@ class Deliverer:
                 log.exception("delivery.unexpected chat=%d", chat.id)
             attempts = part.attempts + 1
             if attempts >= MAX_ATTEMPTS:
-                report.failed += store.fail_chat(chat.id, now, str(e), "failed")
+                report.failed += await self._write(store.fail_chat, chat.id, now, str(e), "failed")
                 return "dropped", 0.0
             delay = min(MAX_BACKOFF, 2**attempts)
-            store.retry(part, now, now + delay, str(e), "transient")
+            await self._write(store.retry, part, now, now + delay, str(e), "transient")
             report.retried += 1
             log.warning("delivery.transient chat=%d attempt=%d error=%s", chat.id, attempts, e)
             return "retry", self.clock() + delay
-        store.sent(part, now, remote)
+        await self._write(store.sent, part, now, remote)
         report.sent += 1
         return "done", 0.0

@@ -89,6 +89,19 @@ class Database:
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
 
+    def release(self) -> None:
+        """Close the calling thread's connection (a worker thread about to end); the
+        thread opens a new one if it uses the database again."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            return
+        self._local.db = None
+        with self._guard:
+            if db.conn in self._opened:
+                self._opened.remove(db.conn)
+        with contextlib.suppress(sqlite3.Error):
+            db.conn.close()
+
     def close(self) -> None:
         """Close every thread's connection."""
         with self._guard:
