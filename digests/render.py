@@ -78,10 +78,15 @@ def condensed_blocks(digest: Digest, tz: ZoneInfo) -> list[Block]:
 
 
 def digest_blocks(
-    digest: Digest, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+    digest: Digest,
+    *,
+    timezone: str = "Asia/Shanghai",
+    script: str = "simplified",
+    latest: str = "/latest",
 ) -> list[Block]:
     """What the digest says, before markup, stories in the display ``script``
-    (``analysis.text.DISPLAY_SCRIPTS``). An empty digest is one line."""
+    (``analysis.text.DISPLAY_SCRIPTS``). An empty digest is one line. ``latest`` is the
+    latest-stories command as the reader calls it (最新 on WeChat)."""
     if digest.empty:
         return [block(Span(f"{EMPTY_MESSAGE}。", MUTED))]
     tz = ZoneInfo(timezone)
@@ -94,7 +99,8 @@ def digest_blocks(
                 lines = (line(Span(SECTION_MARK + section.label, BOLD)), *lines)
             blocks.append(Block(lines))
     if digest.omitted > 0:
-        blocks.append(block(Span(f"另有 {digest.omitted} 条未列出：{MORE_HINT}", MUTED)))
+        hint = MORE_HINT.replace("/latest", latest)
+        blocks.append(block(Span(f"另有 {digest.omitted} 条未列出：{hint}", MUTED)))
     return blocks
 
 

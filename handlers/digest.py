@@ -81,7 +81,9 @@ def digest(ctx: Context, req: Request, args: str) -> Reply:
     more = ((Button("更多", f"k:{len(composed.key_figures)}", MORE),),)
     script = ctx.core.settings.analysis.display_script
     return say(
-        *digest_blocks(composed, timezone=chat.timezone, script=script),
+        *digest_blocks(
+            composed, timezone=chat.timezone, script=script, latest=ctx.cmd(req, "latest")
+        ),
         buttons=more if composed.more_figures > 0 else (),
     )
 

@@ -44,9 +44,9 @@ class ChatService:
         was called by its word (数据 湘潭): words that are not its arguments are searched."""
         cmd = BY_NAME.get(name.lower())
         if cmd is None:
-            help_ = self.ctx.cmd(req, "help")
+            ask = self.ctx.cmd(req, "help")
             return say(
-                f"没有 /{name[:40]} 这个命令。发送 {help_} 查看全部命令，或直接发送关键词搜索。"
+                f"没有 /{name[:40]} 这个命令。发送 {ask} 查看全部命令，或直接发送关键词搜索。"
             )
         if cmd.admin and not req.is_admin:
             if typed and args.strip():  # 统计 数据: not a command this user has
@@ -64,7 +64,7 @@ class ChatService:
     def _or_search(self, cmd: Command, req: Request, args: str, typed: str) -> Reply:
         """Run ``cmd``; if it refuses its arguments, search the whole text instead: "数据 中心"
         is a search that starts with a command word. A command that changes the chat keeps
-        its refusal (订阅 北京 wants the choices, not a search)."""
+        its refusal (设置 下雨天 wants the examples, not a search)."""
         try:
             return cmd.run(self.ctx, req, args)
         except UserInputError:

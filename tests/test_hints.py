@@ -69,3 +69,20 @@ def test_the_progress_overflow_hint_and_the_cmd_helper(sample_copy: Core) -> Non
     assert ctx.cmd(Request("telegram", "x"), "progress") == "/progress"
     assert ctx.cmd(Request("wechat", "x", words=True), "progress") == "进展"
     assert ctx.cmd(Request("console", "x"), "help") == "/help"
+
+
+def test_the_digest_preview_names_the_latest_command_as_the_chat_calls_it(
+    sample_copy: Core,
+) -> None:
+    import dataclasses
+
+    digest = dataclasses.replace(sample_copy.settings.digest, max_stories=1)
+    sample_copy.settings = dataclasses.replace(sample_copy.settings, digest=digest)
+    service = ChatService(sample_copy)
+    said = {}
+    for req in (Request("telegram", "d1"), Request("wechat", "d2", words=True)):
+        service.command(req, "subscribe", "长沙 株洲 湘潭")
+        said[req.channel] = service.command(req, "digest", "").text
+    assert "条未列出：发送 /latest 查看最新动态" in said["telegram"]
+    assert "条未列出：发送 最新 查看最新动态" in said["wechat"]
+    assert not SLASH.findall(said["wechat"])
