@@ -47,7 +47,7 @@ def test_keyword_search_and_help_as_plain_text(world: World) -> None:
 
 
 def test_long_reply_is_paged_with_more(world: World) -> None:
-    req = Request(channel="wechat", address=USER, user=USER)
+    req = Request(channel="wechat", address=USER, user=USER, words=True)  # as the channel asks
     world.service.text(req, "订阅 长沙 株洲 湘潭")
     reply = world.service.text(req, "周报")
     full = "\n\n".join(render_reply(reply, TEXT))
