@@ -284,7 +284,7 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
         f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
         f"left for later {report.left}{later}"
     )
-    return 0 if report.left == 0 else 1
+    return 0 if report.left == 0 and not report.locked else 1
 
 
 def cmd_progress(core: Core, args: argparse.Namespace) -> int:

@@ -218,3 +218,23 @@ def test_refused_token_is_one_line_without_the_token(tmp_path: Path) -> None:
     assert "token was refused" in proc.stderr and "Traceback" not in proc.stderr
     assert TOKEN not in proc.stderr + proc.stdout
     assert TOKEN.split(":")[1] not in proc.stderr + proc.stdout
+
+
+def test_digest_send_while_another_process_sends_exits_1(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    import time
+
+    from app.config import load_settings
+    from app.core import Core
+    from app.jobs import LOCK, LOCK_TTL, process_owner
+
+    assert run(capsys, "--db", db, "ingest")[0] == 0
+    core = Core(load_settings(None, environ={}, db_path=db))
+    try:  # a live owner (this very process, under another run's name) holds the lock
+        assert core.storage.deliveries.acquire(LOCK, process_owner(), int(time.time()), LOCK_TTL)
+    finally:
+        core.close()
+    code, out, err = run(capsys, "--db", db, "digest", "send", "--force")
+    assert code == 1
+    assert "another process is sending digests" in err and out.startswith("sent 0,")
