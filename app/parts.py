@@ -25,7 +25,9 @@ class Capabilities:
 
     ``measure`` counts a message the way the channel does (UTF-16 units for Telegram,
     UTF-8 bytes for WeCom); ``limit`` is the most it takes. ``caption_limit`` > 0 means
-    a picture can carry text (measured the same way, markup included).
+    a picture can carry text (measured the same way, markup included). ``commands``
+    is False where readers cannot answer the bot (a WeCom group robot only posts), so a
+    digest there points to no command.
     """
 
     format: str  # "html" | "markdown" | "text"
@@ -33,6 +35,7 @@ class Capabilities:
     measure: Callable[[str], int] = len
     photos: bool = False
     caption_limit: int = 0
+    commands: bool = True
 
 
 PLAIN = Capabilities("text", 100_000)
@@ -58,7 +61,8 @@ def render_parts(
     """
     if digest.empty:
         return [] if empty_week == "skip" else [PlannedPart("text", render_empty(caps.format))]
-    blocks = render_digest(digest, caps.format, timezone=timezone, script=script)
+    latest = "/latest" if caps.commands else None
+    blocks = render_digest(digest, caps.format, timezone=timezone, script=script, latest=latest)
     if chart_id is None or not caps.photos:
         return [PlannedPart("text", t) for t in _pack(blocks, caps)]
     if caps.caption_limit <= 0:

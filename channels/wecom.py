@@ -49,8 +49,9 @@ class WeComSender:
     """
 
     channel = CHANNEL
-    # Markdown up to 4096 UTF-8 bytes; an image message carries no text.
-    capabilities = Capabilities("markdown", WECOM_LIMIT, utf8_len, photos=True)
+    # Markdown up to 4096 UTF-8 bytes; an image message carries no text. A group robot
+    # only posts: its readers cannot send the bot a command.
+    capabilities = Capabilities("markdown", WECOM_LIMIT, utf8_len, photos=True, commands=False)
     global_interval = 0.0  # WeCom limits each robot, not the sender as a whole
     max_in_flight = 4  # robots post in parallel; each robot's own parts still go in order
 

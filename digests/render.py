@@ -82,11 +82,13 @@ def digest_blocks(
     *,
     timezone: str = "Asia/Shanghai",
     script: str = "simplified",
-    latest: str = "/latest",
+    latest: str | None = "/latest",
 ) -> list[Block]:
     """What the digest says, before markup, stories in the display ``script``
     (``analysis.text.DISPLAY_SCRIPTS``). An empty digest is one line. ``latest`` is the
-    latest-stories command as the reader calls it (最新 on WeChat)."""
+    latest-stories command as the reader calls it (最新 on WeChat); None where readers
+    cannot answer the bot (a WeCom group robot): then the stories left out are only
+    counted."""
     if digest.empty:
         return [block(Span(f"{EMPTY_MESSAGE}。", MUTED))]
     tz = ZoneInfo(timezone)
@@ -99,16 +101,22 @@ def digest_blocks(
                 lines = (line(Span(SECTION_MARK + section.label, BOLD)), *lines)
             blocks.append(Block(lines))
     if digest.omitted > 0:
-        hint = MORE_HINT.replace("/latest", latest)
-        blocks.append(block(Span(f"另有 {digest.omitted} 条未列出：{hint}", MUTED)))
+        hint = "" if latest is None else "：" + MORE_HINT.replace("/latest", latest)
+        blocks.append(block(Span(f"另有 {digest.omitted} 条未列出{hint}", MUTED)))
     return blocks
 
 
 def render_digest(
-    digest: Digest, fmt: str, *, timezone: str = "Asia/Shanghai", script: str = "simplified"
+    digest: Digest,
+    fmt: str,
+    *,
+    timezone: str = "Asia/Shanghai",
+    script: str = "simplified",
+    latest: str | None = "/latest",
 ) -> list[str]:
     """The digest's blocks in ``fmt`` (``digests.markup.FORMATS``), one string a block."""
-    return render_blocks(digest_blocks(digest, timezone=timezone, script=script), fmt)
+    blocks = digest_blocks(digest, timezone=timezone, script=script, latest=latest)
+    return render_blocks(blocks, fmt)
 
 
 def render_html(

@@ -67,6 +67,18 @@ def test_a_channel_without_captions_gets_the_text_first(sample_copy: Core) -> No
     assert [p.kind for p in plain] == ["text"]
 
 
+def test_a_robot_digest_points_to_no_command(sample_copy: Core) -> None:
+    import dataclasses
+
+    from channels.wecom import WeComSender
+
+    digest = dataclasses.replace(_week(sample_copy, Subscription(city="湘潭")), omitted=3)
+    robot = "".join(p.body for p in render_parts(digest, WeComSender.capabilities, timezone="UTC"))
+    chat = "".join(p.body for p in render_parts(digest, TELEGRAM, timezone="UTC"))
+    assert "另有 3 条未列出" in robot and "/latest" not in robot and "搜索" not in robot
+    assert "另有 3 条未列出：发送 /latest" in chat
+
+
 def test_planning_composes_and_charts_once_per_distinct_digest(world) -> None:  # type: ignore[no-untyped-def]
     core, clock, _, _ = world
     sets = [
