@@ -198,14 +198,17 @@ class Planner:
         """Plan the digest of every due chat (every subscribed chat with ``force``)."""
         started = time.perf_counter()
         store = self.core.storage
-        chats = (
-            [c for c in store.chats.all() if c.active and c.follows and not c.paused]
-            if force
-            else store.chats.due(now)
-        )
-        chats = _most_shared_first([c for c in chats if not channels or c.channel in channels])
-        watermark = store.deliveries.story_watermark()
-        previous = store.deliveries.last_digests([c.id for c in chats])
+        # One snapshot: a chat another planner records meanwhile is seen either due with
+        # its old number (and then skipped at insert, the number being taken) or not due.
+        with store.db.snapshot():
+            chats = (
+                [c for c in store.chats.all() if c.active and c.follows and not c.paused]
+                if force
+                else store.chats.due(now)
+            )
+            chats = _most_shared_first([c for c in chats if not channels or c.channel in channels])
+            watermark = store.deliveries.story_watermark()
+            previous = store.deliveries.last_digests([c.id for c in chats])
         stories = StoryCache(self.core)
         rendered: dict[tuple[object, ...], tuple[tuple[int, ...], list[PlannedPart]]] = {}
         charts: dict[str, int] = {}

@@ -149,6 +149,25 @@ class Database:
         except sqlite3.Error as e:
             raise self.error(e) from e
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one committed state of the file (a deferred read transaction:
+        in WAL mode nothing another connection commits meanwhile shows). Inside a
+        transaction already, that one is the snapshot."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.Error as e:
+            raise self.error(e) from e
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
+
     def table(self, name: str) -> sqlite_utils.db.Table:
         """This thread's sqlite-utils table ``name`` (write inside ``transaction()``)."""
         return self.db.table(name)

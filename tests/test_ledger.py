@@ -83,3 +83,26 @@ def test_the_ledger_migrates_in_place(tmp_path) -> None:  # type: ignore[no-unty
     again = Storage.open(path)  # opening it again applies nothing more
     assert again.db.scalar("SELECT COUNT(*) FROM charts") == 1
     again.close()
+
+
+def test_a_chat_another_planner_records_meanwhile_is_not_planned_again(world) -> None:  # type: ignore[no-untyped-def]
+    from app.core import Core
+    from app.planning import PLAIN, Planner
+
+    core, clock, _, _ = world
+    chat = subscribe(core, "930", Subscription(city="湘潭"))
+    clock.now = chat.next_due_at
+    other = Core(core.settings, clock=clock)  # a second process, its clock 5 s ahead
+    try:
+        read_watermark = other.storage.deliveries.story_watermark
+
+        def racing() -> int:  # the first process records the chat's digest in between
+            Planner(core, {"telegram": PLAIN}).plan_due(int(clock.now))
+            return read_watermark()
+
+        other.storage.deliveries.story_watermark = racing  # type: ignore[method-assign]
+        Planner(other, {"telegram": PLAIN}).plan_due(int(clock.now) + 5)
+    finally:
+        other.close()
+    numbers = core.storage.db.query("SELECT number FROM digests WHERE chat_id = ?", (chat.id,))
+    assert [r["number"] for r in numbers] == [1]
