@@ -13,11 +13,13 @@ article) pairs whose article's story is on page one, by order: the default (rele
 blended with recency), newest first, and, as a baseline, bm25 over every match of the
 full-text index (SQL only).
 
-Nothing generated is kept: the database lives in a temporary directory. The results go
-into ``docs/quality.md`` between ``<!-- haystack:begin -->`` and ``<!-- haystack:end -->``
-(the rest of the file belongs to other tools).
+Nothing generated is kept unless ``--cache`` is given: then each database is kept in
+``bench/out/`` (gitignored), keyed by mode, size and seed, and reused by later runs (an
+older one is brought up to date by the storage migrations as it opens, as a user's
+database is). The results go into ``docs/quality.md`` between ``<!-- haystack:begin -->``
+and ``<!-- haystack:end -->`` (the rest of the file belongs to other tools).
 
-    python -m bench.haystack [--cases mixed:10000,...] [--corpus DIR] [--no-write]
+    python -m bench.haystack [--cases mixed:10000,...] [--corpus DIR] [--cache] [--no-write]
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 
 from analysis.pipeline import Analyzer
 from analysis.text import fold
+from bench import OUT
 from bench.dedup import analyzer as load_analyzer
 from bench.dedup import open_storage
 from bench.generate import OUTLETS, Article, Generator, fill_database
@@ -217,19 +220,46 @@ def evaluate(
     }
 
 
-def run(corpus: Corpus, cases: Sequence[tuple[str, int]], seed: int = SEED) -> list[dict[str, Any]]:
+def cache_path(mode: str, n: int, seed: int = SEED) -> Path:
+    return OUT / f"haystack-{mode}-n{n}-s{seed}.db"
+
+
+def _built(
+    corpus: Corpus, mode: str, n: int, an: Analyzer, seed: int, folder: Path | None
+) -> tuple[Storage, float]:
+    """The case's database and its build seconds: from the cache when ``folder`` is None
+    and a complete cached one exists (building it there first otherwise), else fresh in
+    ``folder``."""
+    path = cache_path(mode, n, seed) if folder is None else folder / "haystack.db"
+    marker = path.with_suffix(".json")
+    if folder is None and marker.exists() and path.exists():
+        store = open_storage(path, an)
+        store.search.clock = lambda: NOW
+        return store, float(json.loads(marker.read_text("utf-8"))["build_seconds"])
+    for stale in (path, marker, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    store = build(corpus, n, path, an, mode, seed)
+    built = round(time.perf_counter() - started, 1)
+    if folder is None:
+        marker.write_text(json.dumps({"build_seconds": built}), "utf-8")
+    return store, built
+
+
+def run(
+    corpus: Corpus, cases: Sequence[tuple[str, int]], seed: int = SEED, cache: bool = False
+) -> list[dict[str, Any]]:
     """One result per (mode, background size)."""
     an = load_analyzer()
     results = []
     for mode, n in cases:
         with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            store = build(corpus, n, Path(tmp) / "haystack.db", an, mode, seed)
-            built = time.perf_counter() - started
+            store, built = _built(corpus, mode, n, an, seed, None if cache else Path(tmp))
             result = evaluate(store, corpus)
             stories = store.articles.counts()["stories"]
             store.close()
-        result.update(mode=mode, background=n, stories=stories, build_seconds=round(built, 1))
+        result.update(mode=mode, background=n, stories=stories, build_seconds=built)
         r = result["recall_at_10"]
         print(
             f"haystack {mode} {n:,}: recall@10 default {r['relevance']:.3f},"
@@ -300,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         help="MODE:SIZE,... with MODE mixed or sentences (default: %(default)s)",
     )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--cache", action="store_true", help="keep and reuse the databases")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/quality.md")
     args = parser.parse_args(argv)
     corpus = load_corpus(args.corpus)
@@ -313,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"haystack: bad case {item!r} (want MODE:SIZE)", file=sys.stderr)
             return 2
         cases.append((mode, int(size)))
-    results = run(corpus, cases)
+    results = run(corpus, cases, cache=args.cache)
     if not args.no_write:
         write_section(render(results, corpus))
         print(f"haystack: wrote {DOC}")
