@@ -126,7 +126,7 @@ def _normalise_feed(url: str) -> str:
 
 def cmd_search(core: Core, args: argparse.Namespace) -> int:
     cities, topics = _filters(core, args.city, args.topic)
-    page = core.storage.search.search(
+    page = core.search(
         " ".join(args.query), cities=cities, topics=topics, limit=args.limit, sort=args.sort
     )
     from channels.printed import print_hits

@@ -38,11 +38,10 @@ class Alerter:
     def matches(self, chat: Chat, since: int, until: int) -> dict[str, list[Story]]:
         """The new stories of each watched keyword, newest first; a story once, under
         the first keyword that finds it."""
-        search = self.core.storage.search
         seen: set[int] = set()
         found: dict[str, list[int]] = {}
         for word in chat.watches:
-            ids = sorted(search.story_ids(word, since, until) - seen, reverse=True)
+            ids = sorted(self.core.story_ids(word, since, until) - seen, reverse=True)
             seen.update(ids)
             if ids:
                 found[word] = ids

@@ -11,23 +11,26 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import TextIO
+from typing import Any, TextIO
 
 from analysis.pipeline import Analyzer
 from analysis.taxonomy import Tagger, Taxonomy
+from analysis.text import fold
 from app.config import Settings, load_taxonomy
 from app.ingest import Ingestor, PollPolicy
 from app.replay import ReplayGuard
 from app.sources import SourceIngestor
 from domain.errors import FeedError, ParseError
+from domain.models import SearchPage
 from domain.urls import redact_userinfo
 from feeds.fetch import FetchOptions, fetch
 from feeds.netpolicy import AddressPolicy
 from feeds.parse import ParsedFeed, parse_feed
 from feeds.polite import PoliteFetcher
 from feeds.webread import ListRead, SourceSpec, WebReader
-from storage import Storage
+from storage import Storage, fts
 from storage.ranking import Weights
+from storage.search import Search
 
 
 class Core:
@@ -46,7 +49,6 @@ class Core:
         self.storage = Storage.open(
             settings.database.path,
             threshold=settings.analysis.merge_threshold,
-            splitter=self._split,
             tagger=self._query_tags,
             clock=clock,
             weights=Weights(half_life_days=settings.analysis.search_half_life_days),
@@ -60,8 +62,23 @@ class Core:
                 self.now(),
             )
 
-    def _split(self, text: str) -> list[str]:
-        return self.analyzer.tokenizer.words(text)
+    def query_words(self, text: str) -> list[str]:
+        """The words of a search query (folded, then segmented, each once)."""
+        return list(dict.fromkeys(self.analyzer.tokenizer.words(fold(text))))
+
+    def search(self, text: str, **options: Any) -> SearchPage:
+        """``Search.search`` of ``text`` (``options``: cities, topics, limit, offset, sort),
+        a run-together query retried as its words (``search_or_words``)."""
+        return search_or_words(self.storage.search, text, self.query_words, **options)
+
+    def story_ids(self, text: str, since: int, until: int) -> set[int]:
+        """The stories first seen in [since, until) that a watched keyword finds, retried
+        as its words like :meth:`search` when it finds none as written."""
+        found = self.storage.search.story_ids(text, since, until)
+        words = self.query_words(text)[: fts.MAX_TERMS] if not found else []
+        if len(words) < 2:
+            return found
+        return self.storage.search.story_ids(" ".join(words), since, until)
 
     def _query_tags(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The cities and topics a search query names: a boost in relevance order."""
@@ -175,6 +192,22 @@ class Core:
 
     def close(self) -> None:
         self.storage.close()
+
+
+def search_or_words(
+    search: Search, text: str, words: Callable[[str], list[str]], **options: Any
+) -> SearchPage:
+    """``search.search(text, **options)``; when page one is empty (a run-together query,
+    "湘潭融城干道", finds nothing as one phrase), page one of the query's ``words`` as its
+    terms instead (``SearchPage.terms`` says which were searched)."""
+    page = search.search(text, **options)
+    if page.hits or options.get("offset"):
+        return page
+    split = words(text)[: fts.MAX_TERMS]
+    joined = " ".join(split)
+    if not split or tuple(split) == page.terms or len(joined) > fts.MAX_QUERY_CHARS:
+        return page
+    return search.search(joined, **options)
 
 
 class RedactingFilter(logging.Filter):

@@ -114,10 +114,9 @@ class StoryCache:
     ) -> dict[str, frozenset[int]]:
         """Story ids of the period that each keyword finds, as search finds them."""
         got = self.get(period)
-        search = self.core.storage.search
         for word in keywords:
             if word not in got.watched:
-                got.watched[word] = frozenset(search.story_ids(word, since, until))
+                got.watched[word] = frozenset(self.core.story_ids(word, since, until))
         return {w: got.watched[w] for w in keywords}
 
 

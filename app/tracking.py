@@ -93,8 +93,7 @@ class Period:
 
     def watched(self, keywords: Sequence[str]) -> dict[str, frozenset[int]]:
         """Story ids of the period that each keyword finds, as search finds them."""
-        search = self.core.storage.search
         for word in keywords:
             if word not in self._watched:
-                self._watched[word] = frozenset(search.story_ids(word, self.since, self.until))
+                self._watched[word] = frozenset(self.core.story_ids(word, self.since, self.until))
         return {w: self._watched[w] for w in keywords}

@@ -57,8 +57,8 @@ def analyzer() -> Analyzer:
 
 
 def open_storage(path: Path, an: Analyzer) -> Storage:
-    """The storage as ``app.core.Core`` wires it (merge threshold, splitter, tag order)."""
-    store = Storage.open(path, threshold=0.5, splitter=an.tokenizer.words)
+    """The storage as ``app.core.Core`` wires it (merge threshold, tag order)."""
+    store = Storage.open(path, threshold=0.5)
     store.articles.city_order = an.taxonomy.city_names
     store.articles.topic_order = an.taxonomy.topic_names
     return store

@@ -30,7 +30,7 @@ def page(ctx: Context, req: Request, query: str | None, offset: int) -> Reply:
         if query is None:
             return say("这次搜索已过期，请重新发送关键词。")
     words, sort = split_sort(query)  # "融城干道 最新": newest first
-    found = ctx.core.storage.search.search(words, limit=SEARCH_PAGE, offset=offset, sort=sort)
+    found = ctx.core.search(words, limit=SEARCH_PAGE, offset=offset, sort=sort)
     # Remember the terms actually searched (a run-together query may have been split)
     # and the order, as the words that ask for it.
     order = f" {NEWEST_WORDS[0]}" if sort == "newest" else ""

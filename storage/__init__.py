@@ -30,7 +30,6 @@ class Storage:
         db: Database,
         *,
         threshold: float = 0.5,
-        splitter: Callable[[str], list[str]] | None = None,
         tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
         **search: Any,
     ) -> None:
@@ -38,7 +37,7 @@ class Storage:
         self.feeds = Feeds(db)
         self.sources = Sources(db, self.feeds)
         self.articles = Articles(db, threshold)
-        self.search = Search(db, self.articles, splitter, tagger=tagger, **search)
+        self.search = Search(db, self.articles, tagger=tagger, **search)
         self.chats = Chats(db)
         self.deliveries = Deliveries(db)
         self.nonces = Nonces(db)
@@ -49,12 +48,11 @@ class Storage:
         path: str | Path,
         *,
         threshold: float = 0.5,
-        splitter: Callable[[str], list[str]] | None = None,
         tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
         **search: Any,
     ) -> Storage:
         """``search`` passes on to ``Search`` (``clock``, ``weights``)."""
-        return cls(Database(path), threshold=threshold, splitter=splitter, tagger=tagger, **search)
+        return cls(Database(path), threshold=threshold, tagger=tagger, **search)
 
     def close(self) -> None:
         self.db.close()

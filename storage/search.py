@@ -19,13 +19,16 @@ SORTS = ("relevance", "newest")
 
 class Search:
     """Keyword search. ``tagger`` reads the cities and topics a query names (a boost in
-    relevance order); ``clock`` gives the time recency is measured from."""
+    relevance order); ``clock`` gives the time recency is measured from.
+
+    Storage does not segment text: retrying a run-together query ("湘潭融城干道") as its
+    words is the caller's (``app.core.Core.search``), which passes the words as terms.
+    """
 
     def __init__(
         self,
         db: Database,
         articles: Articles,
-        splitter: Callable[[str], list[str]] | None = None,
         *,
         tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
         clock: Callable[[], float] = time.time,
@@ -33,7 +36,6 @@ class Search:
     ) -> None:
         self.db = db
         self.articles = articles
-        self.splitter = splitter
         self.tagger = tagger
         self.clock = clock
         self.weights = weights or ranking.Weights()
@@ -64,14 +66,7 @@ class Search:
             raise InvalidQueryError("排序方式只能是 relevance（相关度）或 newest（最新）。")
         limit = max(1, min(limit, 50))
         offset = max(0, offset)
-        page = self._run(query, cities, topics, limit, offset, sort)
-        if not page.hits and offset == 0 and self.splitter is not None:
-            # A run-together query ("湘潭融城干道") finds nothing as one phrase: try its words.
-            words = [w for t in query.terms for w in self.splitter(t)]
-            split = fts.Query(tuple(dict.fromkeys(words))[: fts.MAX_TERMS])
-            if split.terms and split.terms != query.terms:
-                page = self._run(split, cities, topics, limit, offset, sort)
-        return page
+        return self._run(query, cities, topics, limit, offset, sort)
 
     def _run(
         self,
@@ -224,20 +219,11 @@ class Search:
 
     def story_ids(self, text: str, since: int, until: int) -> set[int]:
         """Ids of the stories first seen in [since, until) that ``text`` finds: the same
-        matching as :meth:`search` (a run-together word retried as its words), for the
-        keywords a chat watches. Nothing for a query that has nothing searchable."""
+        matching as :meth:`search`, for the keywords a chat watches. Nothing for a query
+        that has nothing searchable."""
         query = fts.parse_query(text)
         if query is None:
             return set()
-        found = self._story_ids(query, since, until)
-        if not found and self.splitter is not None:
-            words = [w for t in query.terms for w in self.splitter(t)]
-            split = fts.Query(tuple(dict.fromkeys(words))[: fts.MAX_TERMS])
-            if split.terms and split.terms != query.terms:
-                found = self._story_ids(split, since, until)
-        return found
-
-    def _story_ids(self, query: fts.Query, since: int, until: int) -> set[int]:
         sql = (
             "SELECT DISTINCT a.story_id FROM articles_fts f JOIN articles a ON a.id = f.rowid"
             " JOIN stories s ON s.id = a.story_id WHERE articles_fts MATCH ?"

@@ -71,7 +71,17 @@ def test_merged_story_shows_once_with_all_sources(sample_core: Core) -> None:
 
 
 def test_run_together_words_fall_back_to_jieba(sample_core: Core) -> None:
-    assert sample_core.storage.search.search("湘潭融城干道").hits
+    # Storage searches the terms it is given; splitting into words is the core's.
+    assert not sample_core.storage.search.search("湘潭融城干道").hits
+    page = sample_core.search("湘潭融城干道")
+    assert page.hits and page.terms == ("湘潭", "融城干道")
+    assert not sample_core.search("湘潭融城干道", offset=5).hits  # page one only
+
+
+def test_watched_run_together_word_finds_what_search_finds(sample_core: Core) -> None:
+    assert not sample_core.storage.search.story_ids("湘潭融城干道", 0, 2**40)
+    found = sample_core.story_ids("湘潭融城干道", 0, 2**40)
+    assert found == {h.story.id for h in sample_core.search("湘潭融城干道", limit=50).hits}
 
 
 @pytest.mark.parametrize("query", ["", "   ", "，。！", "x" * 101])
