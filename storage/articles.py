@@ -170,6 +170,7 @@ class Articles:
         *,
         update: bool,
     ) -> None:
+        known = fts.profile(analysis.folded)
         values = {
             "id": article_id,
             "story_id": story_id,
@@ -189,6 +190,7 @@ class Articles:
             "summary": analysis.summary,
             "content_hash": digest,
             "signature": analysis.signature,
+            "threads": known.threads_json(),
         }
         if update:
             values.pop("published")  # the id encodes the first published time; keep both
@@ -206,8 +208,8 @@ class Articles:
             (article_id, fts.index_doc(analysis.folded)),
         )
         self.db.execute(
-            "INSERT INTO heads_fts (rowid, title, lead) VALUES (?, ?, ?)",
-            (article_id, *fts.heads(analysis.folded)),
+            "INSERT INTO heads_fts (rowid, title, lead, repeats) VALUES (?, ?, ?, ?)",
+            (article_id, *fts.about(analysis.folded, known)),
         )
 
     def _refresh_story(self, story_id: int, now: int) -> None:

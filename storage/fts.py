@@ -12,15 +12,18 @@ Queries can never inject FTS syntax: only characters that are letters or digits 
 the MATCH expression, each inside a double-quoted phrase.
 
 Two indexes use this form: ``articles_fts`` (the whole folded text: recall and newest
-first) and ``heads_fts`` (each article's title and lead, ``heads``: the candidates of
-relevance order, small enough that reading them is cheap at any hit count). Snippets
+first) and ``heads_fts`` (what each article is about, ``about``: its title, its lead and
+the words it repeats; the candidates of relevance order, small enough that reading them
+is cheap at any hit count). Snippets
 quote the sentence that holds the query (``snippet``), preferring running text over
 site chrome (``is_prose``).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,9 +171,101 @@ def lead(body: str, chars: int = LEAD_CHARS) -> str:
 
 
 def heads(folded: str) -> tuple[str, str]:
-    """The FTS documents of the title and the lead of a folded article (title line first)."""
+    """The FTS documents of the title and the lead of a folded article (title line first).
+    (``create_heads``, migration m007, indexes these two; ``about`` adds a third.)"""
     title, _, body = folded.partition("\n")
     return index_doc(title), index_doc(lead(body))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an article repeats, read once at ingest (``profile``)."""
+
+    repeats: tuple[str, ...]  # the words it repeats, longest first, none inside another
+    # (end, thread) of each sentence: its end offset in the folded text and the per cent
+    # of its character pairs that occur in another sentence (the title is one).
+    threads: tuple[tuple[int, int], ...]
+
+    def threads_json(self) -> str:
+        return json.dumps([v for pair in self.threads for v in pair])
+
+
+def profile(folded: str) -> Profile:
+    """The words an article repeats and how much each sentence shares with the rest.
+
+    A word is repeated when it lies in a maximal run of letters and digits every two
+    adjacent characters of which occur in two or more sentences: a two-character word
+    exactly when the article says it in two sentences, a longer one when each of its
+    character pairs recurs (nearly always because the word does). A sentence's thread is
+    the share of its character pairs found in other sentences: high for a sentence in the
+    thread of the article, low for one dropped into an article on something else (a
+    passing mention). Pure string work, about 0.3 ms for a 1,000-character article.
+    """
+    spans = sentences(folded)
+    runs = [_RUNS.findall(folded[s:e]) for s, e in spans]
+    where: defaultdict[str, set[int]] = defaultdict(set)
+    for k, sentence_runs in enumerate(runs):
+        for run in sentence_runs:
+            for i in range(len(run) - 1):
+                where[run[i : i + 2]].add(k)
+    twice = {pair for pair, ks in where.items() if len(ks) > 1}
+    found: dict[str, None] = {}
+    threads: list[tuple[int, int]] = []
+    for (_, end), sentence_runs in zip(spans, runs, strict=True):
+        pairs = {run[i : i + 2] for run in sentence_runs for i in range(len(run) - 1)}
+        shared = sum(pair in twice for pair in pairs)
+        threads.append((end, round(100 * shared / len(pairs)) if pairs else 0))
+        for run in sentence_runs:
+            i = 0
+            while i < len(run) - 1:
+                j = i
+                while j < len(run) - 1 and run[j : j + 2] in twice:
+                    j += 1
+                if j > i:
+                    found[run[i : j + 1]] = None
+                i = j + 1 if j > i else i + 1
+    kept: list[str] = []
+    for word in sorted(found, key=len, reverse=True):
+        if not any(word in longer for longer in kept):
+            kept.append(word)
+    return Profile(tuple(kept), tuple(threads))
+
+
+def about(folded: str, known: Profile | None = None) -> tuple[str, str, str]:
+    """The ``heads_fts`` documents of a folded article: its title, its lead and the words
+    it repeats (``profile``, kept apart by boundary tokens)."""
+    title, lead_doc = heads(folded)
+    words = (known or profile(folded)).repeats
+    return title, lead_doc, f" {BOUNDARY} ".join(index_doc(w) for w in words)
+
+
+def create_about(db: Any) -> None:
+    """Rebuild ``heads_fts`` with the words each article repeats beside its title and lead,
+    and fill ``articles.threads`` (a migration step; ``db`` is a sqlite-utils database),
+    in batches so a large database need not fit in memory."""
+    db.execute("DROP TABLE IF EXISTS heads_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE heads_fts USING fts5(title, lead, repeats,"
+        " tokenize = \"unicode61 remove_diacritics 0 tokenchars '|'\")"
+    )
+    db.execute("ALTER TABLE articles ADD COLUMN threads TEXT NOT NULL DEFAULT '[]'")
+    last = -1
+    while True:
+        rows = db.execute(
+            "SELECT id, folded FROM articles WHERE id > ? ORDER BY id LIMIT 2000", (last,)
+        ).fetchall()
+        if not rows:
+            return
+        known = [(i, folded, profile(folded)) for i, folded in rows]
+        db.conn.executemany(
+            "INSERT INTO heads_fts (rowid, title, lead, repeats) VALUES (?, ?, ?, ?)",
+            [(i, *about(folded, p)) for i, folded, p in known],
+        )
+        db.conn.executemany(
+            "UPDATE articles SET threads = ? WHERE id = ?",
+            [(p.threads_json(), i) for i, _, p in known],
+        )
+        last = rows[-1][0]
 
 
 def create_heads(db: Any) -> None:

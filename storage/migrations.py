@@ -219,6 +219,13 @@ def _heads_fts(db: sqlite_utils.Database) -> None:
     fts.create_heads(db)
 
 
+@MIGRATIONS(name="m008_heads_repeats")
+def _heads_repeats(db: sqlite_utils.Database) -> None:
+    """``heads_fts`` also holds the words each article repeats (``fts.about``): a story
+    that keeps naming a word is a candidate for it even when its title does not."""
+    fts.create_about(db)
+
+
 # The scripts that PRAGMA user_version counted before named migrations, in order.
 _LEGACY = ("m001_feeds_stories_articles", "m002_chats_and_ledger")
 

@@ -1,8 +1,9 @@
 """Relevance blended with recency: how a search orders the stories it found.
 
 Pure: values in, a score out, ``now`` passed in. ``storage.search`` gathers the
-candidates (every article whose title or lead holds the query, newest ``HEAD_CANDIDATES``
-first, plus the newest ``BODY_CANDIDATES`` body matches) and this module scores them.
+candidates (the articles about the query: its words in their title, their lead or the
+words they repeat, ``fts.about``, newest ``HEAD_CANDIDATES`` first; plus the newest
+``BODY_CANDIDATES`` body matches) and this module scores them.
 
 An article's relevance sums, for each query term,
 
@@ -14,6 +15,11 @@ An article's relevance sums, for each query term,
 
 divided by the number of terms, plus
 
+- ``context`` times the thread of the sentence that holds a term (the best of the first
+  ``CONTEXT_SENTENCES``): the share of its character pairs that occur in other sentences
+  of the article, read at ingest (``fts.profile``): a sentence in the thread of the
+  article scores up to 1, one dropped into an article on something else (a passing
+  mention) near 0,
 - ``proximity`` for several terms, scaled by how close together they occur (the smallest
   window of the text that holds them all: full within ``NEAR_CHARS``, falling off after),
 - ``city`` / ``topic`` when the query names a city or topic (``Tagger``'s reading of the
@@ -30,6 +36,7 @@ mentions it in passing.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
 import math
@@ -43,9 +50,10 @@ HEAD_CANDIDATES = 200
 BODY_CANDIDATES = 100
 EXACT_BUDGET = 64  # candidates scored in full per query, at most
 K1 = 1.2
-B = 0.5
+B = 0.25  # how much a longer text's count is discounted: little, a report is long
 AVERAGE_CHARS = 1000
 NEAR_CHARS = 12
+CONTEXT_SENTENCES = 3  # hit sentences read for ``context``
 SUBJECT_BIGRAMS = 6  # a hit sentence sharing this many of the title's bigrams is on subject
 DAY = 86400
 _ENDS = "。！？!?；;\n"  # what ends a sentence (as ``fts.sentences`` splits)
@@ -57,7 +65,8 @@ class Weights:
     title: float = 3.0
     lead: float = 1.5
     body: float = 3.0
-    subject: float = 2.0
+    subject: float = 1.5
+    context: float = 3.0
     proximity: float = 2.0
     city: float = 1.5
     topic: float = 1.0
@@ -78,6 +87,7 @@ class Candidate:
     cities_json: str = "[]"
     topics_json: str = "[]"
     source_count: int = 1
+    threads_json: str = ""  # ``fts.Profile.threads_json``; empty: computed from the text
 
 
 @dataclass(frozen=True)
@@ -90,11 +100,32 @@ class Query:
 
 
 def _common(q: Query, cand: Candidate, weights: Weights) -> tuple[str, str, str, float, float]:
-    """(title, body, lead, length norm, the score's static part: sources)."""
+    """(title, body, lead, length norm, the score's static part: sources and context)."""
     title, _, body = cand.folded.partition("\n")
     norm = 1 - B + B * len(body) / AVERAGE_CHARS
     static = weights.sources * math.log(max(1, cand.source_count))
+    static += weights.context * context(cand, q.terms, len(title) + 1)
     return title, body, fts.lead(body), norm, static
+
+
+def context(cand: Candidate, terms: Sequence[str], start: int) -> float:
+    """The best thread (0 to 1) of the first ``CONTEXT_SENTENCES`` sentences from
+    ``start`` on that hold a term."""
+    if cand.threads_json:
+        flat = json.loads(cand.threads_json)
+    else:
+        flat = [v for pair in fts.profile(cand.folded).threads for v in pair]
+    ends, threads = flat[0::2], flat[1::2]
+    best = 0
+    for term in terms:
+        pos = cand.folded.find(term, start)
+        for _ in range(CONTEXT_SENTENCES):
+            k = bisect.bisect_right(ends, pos)
+            if pos < 0 or k >= len(ends):
+                break
+            best = max(best, threads[k])
+            pos = cand.folded.find(term, ends[k])
+    return best / 100
 
 
 def upper_bound(q: Query, cand: Candidate, weights: Weights) -> float:

@@ -126,8 +126,8 @@ class Search:
             return iter(()), set()
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            "SELECT a.id, a.story_id, a.folded, s.published, s.cities, s.topics, s.source_count"
-            f" FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.id IN ({marks})",
+            "SELECT a.id, a.story_id, a.folded, s.published, s.cities, s.topics, s.source_count,"
+            f" a.threads FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.id IN ({marks})",
             tuple(ids),
         ).fetchall()
         candidates = [
@@ -139,6 +139,7 @@ class Search:
                 cities_json=r[4],
                 topics_json=r[5],
                 source_count=r[6],
+                threads_json=r[7],
             )
             for r in rows
         ]
