@@ -127,7 +127,8 @@ class Search:
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
             "SELECT a.id, a.story_id, a.folded, s.published, s.cities, s.topics, s.source_count,"
-            f" a.threads FROM articles a JOIN stories s ON s.id = a.story_id WHERE a.id IN ({marks})",
+            " a.threads FROM articles a JOIN stories s ON s.id = a.story_id"
+            f" WHERE a.id IN ({marks})",
             tuple(ids),
         ).fetchall()
         candidates = [
@@ -171,9 +172,13 @@ class Search:
             cursor = self.db.conn.execute(sql, (query.match(),))
         except sqlite3.Error as e:
             raise self._failed(e) from e
+        size = 0
         while len(picked) < wanted:
+            # Read about what the page still needs, then twice as much each round (filters
+            # may drop many): each read costs index work and each story a load.
+            size = min(_BATCH, max(2 * size, wanted - len(picked) + 4))
             try:
-                batch = [row[0] for row in cursor.fetchmany(_BATCH)]
+                batch = [row[0] for row in cursor.fetchmany(size)]
             except sqlite3.Error as e:
                 raise self._failed(e) from e
             if not batch:

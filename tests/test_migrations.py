@@ -40,15 +40,18 @@ def test_a_database_made_before_named_migrations_is_upgraded_in_place(tmp_path: 
     store = Storage.open(path)
     for table, count in counts.items():
         assert store.db.scalar(f"SELECT count(*) FROM {table}") == count, table
-    assert store.db.applied_migrations()[-5:] == [
+    assert store.db.applied_migrations()[-6:] == [
         "m003_feed_error_kind",
         "m004_nonces",
         "m005_web_sources",
         "m006_keyword_watches",
         "m007_heads_fts",
+        "m008_heads_repeats",
     ]
-    # the title+lead index is filled from the stored articles
+    # the index of what each article is about is filled from the stored articles
     assert store.db.scalar("SELECT count(*) FROM heads_fts") == counts["articles"]
+    assert store.db.scalar("SELECT count(*) FROM heads_fts WHERE repeats != ''") > 0
+    assert not store.db.scalar("SELECT count(*) FROM articles WHERE threads = '[]'")
     assert store.feeds.list()[0].last_error_kind is None
     chat = store.chats.by_id(1)
     assert chat is not None and len(chat.subscriptions) == 2
