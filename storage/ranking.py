@@ -99,7 +99,10 @@ class Query:
     topics: tuple[str, ...] = ()
 
 
-def _common(q: Query, cand: Candidate, weights: Weights) -> tuple[str, str, str, float, float]:
+Common = tuple[str, str, str, float, float]
+
+
+def _common(q: Query, cand: Candidate, weights: Weights) -> Common:
     """(title, body, lead, length norm, the score's static part: sources and context)."""
     title, _, body = cand.folded.partition("\n")
     norm = 1 - B + B * len(body) / AVERAGE_CHARS
@@ -128,10 +131,10 @@ def context(cand: Candidate, terms: Sequence[str], start: int) -> float:
     return best / 100
 
 
-def upper_bound(q: Query, cand: Candidate, weights: Weights) -> float:
+def upper_bound(q: Query, cand: Candidate, weights: Weights, common: Common | None = None) -> float:
     """A cheap bound that ``relevance`` never exceeds: occurrences for sentences, every
     optional part (subject, proximity, tags) at its maximum."""
-    title, body, opening, norm, static = _common(q, cand, weights)
+    title, body, opening, norm, static = common or _common(q, cand, weights)
     text = 0.0
     for term in q.terms:
         tf = body.count(term)
@@ -144,9 +147,9 @@ def upper_bound(q: Query, cand: Candidate, weights: Weights) -> float:
     return score + (weights.topic if q.topics else 0.0)
 
 
-def relevance(q: Query, cand: Candidate, weights: Weights) -> float:
+def relevance(q: Query, cand: Candidate, weights: Weights, common: Common | None = None) -> float:
     """How much ``cand`` is about the query (higher is more), recency left out."""
-    title, body, opening, norm, static = _common(q, cand, weights)
+    title, body, opening, norm, static = common or _common(q, cand, weights)
     subject = _bigrams(title)
     text = 0.0
     for term in q.terms:
@@ -244,8 +247,9 @@ def order(
     order of their bounds, after every scored one.
     """
     budget = EXACT_BUDGET if budget is None else budget
+    commons = [_common(q, c, weights) for c in candidates]  # read once, used twice
     bounds = sorted(
-        ((upper_bound(q, c, weights) * recency(c.published, now, weights), i)
+        ((upper_bound(q, c, weights, commons[i]) * recency(c.published, now, weights), i)
          for i, c in enumerate(candidates)),
         reverse=True,
     )  # fmt: skip
@@ -254,8 +258,9 @@ def order(
     scored = 0
     while scored < len(bounds) or heap:
         while scored < min(budget, len(bounds)) and (not heap or bounds[scored][0] >= -heap[0][0]):
-            cand = candidates[bounds[scored][1]]
-            score = relevance(q, cand, weights) * recency(cand.published, now, weights)
+            i = bounds[scored][1]
+            cand = candidates[i]
+            score = relevance(q, cand, weights, commons[i]) * recency(cand.published, now, weights)
             heapq.heappush(heap, (-score, -cand.published, -cand.story_id, cand.article_id))
             scored += 1
         if not heap:  # the budget is spent: the rest in the order of their bounds

@@ -106,17 +106,21 @@ class Search:
         )
 
     def _ranked(self, query: fts.Query) -> tuple[Iterator[tuple[int, int]], set[int]]:
-        """Candidates by blended score: every article whose title or lead holds the query
-        (the newest ``HEAD_CANDIDATES``, from the small heads index) and the newest
-        ``BODY_CANDIDATES`` matches of the full index. Both reads stop at their limit, so
-        the cost is bounded whatever share of the stories a word is in. Returns the lazy
-        order and the candidates' story ids."""
+        """Candidates by blended score: the newest ``BODY_CANDIDATES`` matches of the full
+        index and the newest ``HEAD_CANDIDATES`` articles about the query (its words in
+        their title, lead or the words they repeat: the small heads index). Both reads stop
+        at their limit, so the cost is bounded whatever share of the stories a word is in;
+        when the body matches are fewer than the limit they are every match, which the
+        heads' are among, and the heads are not read. Returns the lazy order and the
+        candidates' story ids."""
         match = query.match()
         ids: dict[int, None] = {}
         for table, cap in (
-            ("heads_fts", ranking.HEAD_CANDIDATES),
             ("articles_fts", ranking.BODY_CANDIDATES),
+            ("heads_fts", ranking.HEAD_CANDIDATES),
         ):
+            if table == "heads_fts" and len(ids) < ranking.BODY_CANDIDATES:
+                break  # every match is in hand (a heads match is a body match)
             sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?"
             try:
                 ids.update(dict.fromkeys(r[0] for r in self.db.conn.execute(sql, (match, cap))))
