@@ -49,7 +49,6 @@ class Core:
         self.storage = Storage.open(
             settings.database.path,
             threshold=settings.analysis.merge_threshold,
-            tagger=self._query_tags,
             clock=clock,
             weights=Weights(half_life_days=settings.analysis.search_half_life_days),
         )
@@ -69,6 +68,7 @@ class Core:
     def search(self, text: str, **options: Any) -> SearchPage:
         """``Search.search`` of ``text`` (``options``: cities, topics, limit, offset, sort),
         a run-together query retried as its words (``search_or_words``)."""
+        options.setdefault("named", self.query_names(text))
         return search_or_words(self.storage.search, text, self.query_words, **options)
 
     def story_ids(self, text: str, since: int, until: int) -> set[int]:
@@ -80,9 +80,9 @@ class Core:
             return found
         return self.storage.search.story_ids(" ".join(words), since, until)
 
-    def _query_tags(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The cities and topics a search query names: a boost in relevance order."""
-        return self.tagger.cities(text, ""), self.tagger.topics(text, "")
+    def query_names(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``query_names`` of ``text`` with this core's taxonomy."""
+        return query_names(text, self.taxonomy)
 
     def now(self) -> int:
         return int(self.clock())
@@ -192,6 +192,19 @@ class Core:
 
     def close(self) -> None:
         self.storage.close()
+
+
+def query_names(text: str, taxonomy: Taxonomy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The cities and topics a search query names by name, as one of its terms (湘潭,
+    湘潭市, 交通): a filter-like boost in relevance order. A word that only contains a
+    name (株洲大道, a road), a district or a landmark (九华, 橘子洲) is what the reader
+    looks for, not all of its city's stories: no boost."""
+    query = fts.parse_query(text)
+    if query is None:
+        return (), ()
+    named = set(query.terms)
+    cities = tuple(c for c in taxonomy.city_names if c in named or f"{c}市" in named)
+    return cities, tuple(t for t in taxonomy.topic_names if t in named)
 
 
 def search_or_words(

@@ -38,6 +38,7 @@ from typing import Any
 
 from analysis.pipeline import Analyzer
 from analysis.text import fold
+from app.core import query_names
 from bench import OUT
 from bench.dedup import analyzer as load_analyzer
 from bench.dedup import open_storage
@@ -196,16 +197,23 @@ def bm25_page(store: Storage, query: str, limit: int = 10) -> list[int]:
 
 
 def evaluate(
-    store: Storage, corpus: Corpus, orders: Sequence[str] = ORDERS, baseline: bool = True
+    store: Storage,
+    corpus: Corpus,
+    orders: Sequence[str] = ORDERS,
+    baseline: bool = True,
+    an: Analyzer | None = None,
 ) -> dict[str, Any]:
-    """recall@10 by order (and of the bm25 baseline), and the queries the default misses."""
+    """recall@10 by order (and of the bm25 baseline), and the queries the default misses.
+    With ``an`` each query carries the cities and topics it names, as the bot's search
+    does (``app.core.query_names``)."""
     story_of = dict(store.db.execute("SELECT guid, story_id FROM articles").fetchall())
     found = dict.fromkeys((*orders, *(["bm25"] if baseline else [])), 0)
     missed: list[str] = []
     for query, article in corpus.queries:
         want = story_of[article]
+        named = query_names(query, an.taxonomy) if an is not None else ((), ())
         for order in orders:
-            page = store.search.search(query, limit=10, sort=order)
+            page = store.search.search(query, limit=10, sort=order, named=named)
             hit = want in {h.story.id for h in page.hits}
             found[order] += hit
             if order == "relevance" and not hit:
@@ -256,7 +264,7 @@ def run(
     for mode, n in cases:
         with tempfile.TemporaryDirectory() as tmp:
             store, built = _built(corpus, mode, n, an, seed, None if cache else Path(tmp))
-            result = evaluate(store, corpus)
+            result = evaluate(store, corpus, an=an)
             stories = store.articles.counts()["stories"]
             store.close()
         result.update(mode=mode, background=n, stories=stories, build_seconds=built)
@@ -278,6 +286,8 @@ def render(results: Sequence[dict[str, Any]], corpus: Corpus) -> str:
         f"The {len(corpus.articles)} development articles and their {len(corpus.queries)} "
         "queries among background articles made of the corpus's own sentences "
         "(see `bench/haystack.py`), all published at random times over a year. "
+        "Each query is searched as the bot searches it, with the cities and topics it "
+        "names (`app.core.query_names`). "
         "recall@10: the share of queries whose article's story is on page one. "
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",

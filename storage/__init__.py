@@ -10,7 +10,6 @@ store.nonces     request nonces seen by callbacks (replay protection)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,13 @@ class Storage:
         db: Database,
         *,
         threshold: float = 0.5,
-        tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
         **search: Any,
     ) -> None:
         self.db = db
         self.feeds = Feeds(db)
         self.sources = Sources(db, self.feeds)
         self.articles = Articles(db, threshold)
-        self.search = Search(db, self.articles, tagger=tagger, **search)
+        self.search = Search(db, self.articles, **search)
         self.chats = Chats(db)
         self.deliveries = Deliveries(db)
         self.nonces = Nonces(db)
@@ -48,11 +46,10 @@ class Storage:
         path: str | Path,
         *,
         threshold: float = 0.5,
-        tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
         **search: Any,
     ) -> Storage:
         """``search`` passes on to ``Search`` (``clock``, ``weights``)."""
-        return cls(Database(path), threshold=threshold, tagger=tagger, **search)
+        return cls(Database(path), threshold=threshold, **search)
 
     def close(self) -> None:
         self.db.close()

@@ -18,11 +18,11 @@ SORTS = ("relevance", "newest")
 
 
 class Search:
-    """Keyword search. ``tagger`` reads the cities and topics a query names (a boost in
-    relevance order); ``clock`` gives the time recency is measured from.
+    """Keyword search; ``clock`` gives the time recency is measured from.
 
-    Storage does not segment text: retrying a run-together query ("湘潭融城干道") as its
-    words is the caller's (``app.core.Core.search``), which passes the words as terms.
+    Storage does not read language: retrying a run-together query ("湘潭融城干道") as its
+    words, and naming the cities and topics a query mentions (a boost in relevance
+    order), are the caller's (``app.core.Core.search``), which passes words and names.
     """
 
     def __init__(
@@ -30,13 +30,11 @@ class Search:
         db: Database,
         articles: Articles,
         *,
-        tagger: Callable[[str], tuple[Sequence[str], Sequence[str]]] | None = None,
         clock: Callable[[], float] = time.time,
         weights: ranking.Weights | None = None,
     ) -> None:
         self.db = db
         self.articles = articles
-        self.tagger = tagger
         self.clock = clock
         self.weights = weights or ranking.Weights()
 
@@ -49,9 +47,11 @@ class Search:
         limit: int = 10,
         offset: int = 0,
         sort: str = "relevance",
+        named: tuple[Sequence[str], Sequence[str]] = ((), ()),
     ) -> SearchPage:
         """Stories whose articles contain every word of ``text``: by relevance blended with
-        recency (``storage.ranking``), or ``sort="newest"`` newest first.
+        recency (``storage.ranking``), or ``sort="newest"`` newest first. ``cities`` and
+        ``topics`` filter; ``named`` (cities, topics) are those the query mentions, a boost.
 
         Every match is returned (recall equals a substring scan): in relevance order the
         ranked candidates come first, then any other match newest first.
@@ -66,7 +66,7 @@ class Search:
             raise InvalidQueryError("排序方式只能是 relevance（相关度）或 newest（最新）。")
         limit = max(1, min(limit, 50))
         offset = max(0, offset)
-        return self._run(query, cities, topics, limit, offset, sort)
+        return self._run(query, cities, topics, limit, offset, sort, named)
 
     def _run(
         self,
@@ -76,13 +76,14 @@ class Search:
         limit: int,
         offset: int,
         sort: str,
+        named: tuple[Sequence[str], Sequence[str]] = ((), ()),
     ) -> SearchPage:
         wanted = offset + limit + 1  # one more tells whether there is a next page
         picked: list[tuple[int, int]] = []  # (story id, best article id)
         seen: set[int] = set()
         loaded: dict[int, Story] = {}
         if sort == "relevance":
-            ranked, candidates = self._ranked(query)
+            ranked, candidates = self._ranked(query, named)
             while len(picked) < wanted:
                 # Load stories for about as many as the page still needs: each costs a read.
                 chunk = list(itertools.islice(ranked, wanted - len(picked)))
@@ -105,7 +106,9 @@ class Search:
             hits=tuple(hits), has_more=len(picked) > offset + limit, terms=query.terms
         )
 
-    def _ranked(self, query: fts.Query) -> tuple[Iterator[tuple[int, int]], set[int]]:
+    def _ranked(
+        self, query: fts.Query, named: tuple[Sequence[str], Sequence[str]]
+    ) -> tuple[Iterator[tuple[int, int]], set[int]]:
         """Candidates by blended score: the newest ``BODY_CANDIDATES`` matches of the full
         index and the newest ``HEAD_CANDIDATES`` articles about the query (its words in
         their title, lead or the words they repeat: the small heads index). Both reads stop
@@ -148,8 +151,7 @@ class Search:
             )
             for r in rows
         ]
-        cities, topics = self.tagger(" ".join(query.terms)) if self.tagger else ((), ())
-        q = ranking.Query(query.terms, tuple(cities), tuple(topics))
+        q = ranking.Query(query.terms, tuple(named[0]), tuple(named[1]))
         order = ranking.order(q, candidates, int(self.clock()), self.weights)
         return order, {c.story_id for c in candidates}
 

@@ -237,3 +237,18 @@ def test_unknown_sort_is_refused_in_chinese(sample_core: Core) -> None:
     with pytest.raises(InvalidQueryError) as err:
         sample_core.storage.search.search("湘潭", sort="oldest")
     assert "排序" in str(err.value)
+
+
+def test_the_core_names_the_cities_and_topics_a_query_mentions(sample_core: Core) -> None:
+    assert sample_core.query_names("湘潭 交通 融城幹道") == (("湘潭",), ("交通",))
+    assert sample_core.query_names("株洲大道")[0] == ()  # a road, not the city
+    assert sample_core.query_names("株洲市 项目")[0] == ("株洲",)
+    # A district is what the reader looks for, not all of its city's stories.
+    assert sample_core.query_names("九华 项目") == ((), ())
+    assert sample_core.query_names("！？") == ((), ())
+    # The core's search passes them on: the boost sees what the query names.
+    page = sample_core.search("湘潭 融城干道")
+    plain = sample_core.storage.search.search("湘潭 融城干道")
+    assert [h.story.id for h in page.hits] and {h.story.id for h in page.hits} == {
+        h.story.id for h in plain.hits
+    }
