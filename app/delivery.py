@@ -17,7 +17,7 @@ import functools
 import heapq
 import logging
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,11 +27,13 @@ from app.charts import ChartCache
 from app.core import Core
 from app.pacing import Pacer
 from app.planning import Capabilities, Planner, digest_for
+from app.runstate import Progress, RunState, collect
 from digests.failures import channel_down, target_disabled
 from domain.errors import (
     BlockedError,
     ChannelDownError,
     ChatMigratedError,
+    CorruptDatabaseError,
     DeliveryError,
     InvalidTargetError,
     RateLimitedError,
@@ -88,65 +90,6 @@ class DeliveryReport:
     locked: bool = False  # another process holds the scheduler lock: nothing was sent
 
 
-class Progress:
-    """What the planner has committed so far, as the deliverer on the event loop sees it.
-
-    ``notify`` and ``finish`` may be called from the planner's thread.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.version = 0
-        self.done = False
-        self._changed = asyncio.Event()
-
-    def notify(self, planned: int = 0) -> None:
-        self.loop.call_soon_threadsafe(self._bump, False)
-
-    def finish(self) -> None:
-        self.loop.call_soon_threadsafe(self._bump, True)
-
-    def _bump(self, done: bool) -> None:
-        self.version += 1
-        self.done = self.done or done
-        self._changed.set()
-
-    async def wait(self, seen: int) -> None:
-        """Until something was committed after version ``seen``, or planning ended."""
-        while self.version == seen and not self.done:
-            self._changed.clear()
-            await self._changed.wait()
-
-
-@dataclass
-class _Run:
-    """One run's view of the ledger: each chat's pending parts in order, and the chats
-    by when each may next receive a message. A chat is ``scheduled`` while it is in the
-    heap or has a send in flight, so it never has two parts going at once."""
-
-    queues: dict[int, deque[Part]] = field(default_factory=dict)
-    chats: dict[int, Chat] = field(default_factory=dict)
-    heap: list[tuple[float, int]] = field(default_factory=list)
-    scheduled: set[int] = field(default_factory=set)
-    held: int = 0  # parts in memory
-    cursor: int = 0  # the last ledger id read
-    exhausted: bool = False
-    down: set[str] = field(default_factory=set)  # channels that refused us as a whole
-    later: set[int] = field(default_factory=set)  # chats left for a later run
-    deferred: Counter[int] = field(default_factory=Counter)  # part id → waits for its chart
-    flying: Counter[str] = field(default_factory=Counter)  # channel → sends in flight
-
-    def push(self, chat_id: int, at: float) -> None:
-        heapq.heappush(self.heap, (at, chat_id))
-        self.scheduled.add(chat_id)
-
-    def drop(self, chat_id: int) -> None:
-        """Forget the chat's parts for this run (the ledger still holds what is unsent)."""
-        queue = self.queues[chat_id]
-        self.held -= len(queue)
-        queue.clear()
-
-
 @dataclass
 class Deliverer:
     """Sends pending ledger parts, paced, recording every outcome."""
@@ -197,11 +140,30 @@ class Deliverer:
         progress: Progress | None,
         keep_going: Callable[[], bool] | None,
     ) -> DeliveryReport:
-        run = _Run()
+        run = RunState()
         report = DeliveryReport()
         tasks: set[asyncio.Task[None]] = set()
+        try:
+            await self._apply(run, report, tasks, horizon, progress, keep_going)
+        finally:
+            if tasks:  # the sends under way finish and are recorded, whatever stopped us
+                await asyncio.wait(set(tasks))
+        run.check()
+        report.left, report.next_at = self.core.storage.deliveries.unsent(tuple(self.senders))
+        return report
+
+    async def _apply(
+        self,
+        run: RunState,
+        report: DeliveryReport,
+        tasks: set[asyncio.Task[None]],
+        horizon: float,
+        progress: Progress | None,
+        keep_going: Callable[[], bool] | None,
+    ) -> None:
         seen = -1
         while keep_going is None or keep_going():
+            run.check()
             version = progress.version if progress is not None else 0
             if version != seen:
                 run.exhausted = False
@@ -261,11 +223,7 @@ class Deliverer:
             run.scheduled.add(chat_id)  # in flight
             task = asyncio.create_task(self._attempt(run, sender, chat, part, report))
             tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        if tasks:
-            await asyncio.gather(*tasks)
-        report.left, report.next_at = self.core.storage.deliveries.unsent(tuple(self.senders))
-        return report
+            task.add_done_callback(functools.partial(collect, tasks, run))
 
     @staticmethod
     async def _first(
@@ -280,7 +238,7 @@ class Deliverer:
         if planning is not None and not planning.done():
             planning.cancel()
 
-    def _refill(self, run: _Run) -> None:
+    def _refill(self, run: RunState) -> None:
         """Read the next page of pending parts into the run's queues.
 
         All of them, even those told to wait beyond the horizon: a chat's later parts
@@ -306,7 +264,7 @@ class Deliverer:
                 run.push(part.chat_id, float(part.not_before))
 
     async def _attempt(
-        self, run: _Run, sender: Sender, chat: Chat, part: Part, report: DeliveryReport
+        self, run: RunState, sender: Sender, chat: Chat, part: Part, report: DeliveryReport
     ) -> None:
         """Claim, send and record one part; then put the chat back in line."""
         store = self.core.storage
@@ -330,6 +288,15 @@ class Deliverer:
                     reloaded = store.chats.by_id(chat.id)
                     if reloaded is not None:
                         run.chats[chat.id] = reloaded
+        except CorruptDatabaseError:
+            run.drop(chat.id)
+            raise  # the run stops: this process writes no more to the file
+        except Exception:
+            # The ledger failed under us (a claim, an outcome): leave the chat for a later
+            # run, whose recovery returns a part left in ``sending`` to the queue.
+            log.exception("delivery.attempt_failed chat=%d part=%d", chat.id, part.id)
+            run.drop(chat.id)
+            run.later.add(chat.id)
         finally:
             run.flying[chat.channel] -= 1
             run.scheduled.discard(chat.id)
