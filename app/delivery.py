@@ -167,8 +167,8 @@ class Deliverer:
             version = progress.version if progress is not None else 0
             if version != seen:
                 run.exhausted = False
-            if (run.held < LOW_WATER or not run.heap) and not run.exhausted:
-                seen = version
+            if (run.held < LOW_WATER or not run.heap or run.starved) and not run.exhausted:
+                seen, run.starved = version, False
                 self._refill(run)
             if not run.heap:
                 if not run.exhausted:
@@ -213,7 +213,14 @@ class Deliverer:
                 continue
             wait = ready_at - self.clock()
             if wait > 0:
-                await self.sleep(wait)
+                if progress is not None and progress.version != seen:
+                    # Planned since the last read: it may be due before this chat.
+                    run.starved = True
+                    run.push(chat_id, ready_at)
+                    continue
+                if not await self._pause(wait, tasks, progress, seen):
+                    run.push(chat_id, ready_at)  # woken early: look at the heap top again
+                    continue
                 if self.pacer.ready(sender, chat_id, 0.0) > self.clock() + 1e-6:
                     run.push(chat_id, ready_at)  # a 429 arrived meanwhile: hold back
                     continue
@@ -237,6 +244,30 @@ class Deliverer:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         if planning is not None and not planning.done():
             planning.cancel()
+
+    async def _pause(
+        self,
+        seconds: float,
+        tasks: set[asyncio.Task[None]],
+        progress: Progress | None,
+        seen: int,
+    ) -> bool:
+        """Sleep ``seconds``, unless a send in flight completes or the planner commits more
+        first (either may put a chat ahead of the one waiting); whether the time passed."""
+        sleeping = asyncio.ensure_future(self.sleep(seconds))
+        planning = None
+        if progress is not None and not progress.done:
+            planning = asyncio.ensure_future(progress.wait(seen))
+        waits: set[asyncio.Future[None]] = {sleeping, *tasks}
+        if planning is not None:
+            waits.add(planning)
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in (sleeping, planning):
+                if future is not None and not future.done():
+                    future.cancel()
+        return sleeping.done() and not sleeping.cancelled()
 
     def _refill(self, run: RunState) -> None:
         """Read the next page of pending parts into the run's queues.

@@ -60,6 +60,7 @@ class RunState:
     held: int = 0  # parts in memory
     cursor: int = 0  # the last ledger id read
     exhausted: bool = False
+    starved: bool = False  # the heap's top must wait and a batch landed unread: read it
     down: set[str] = field(default_factory=set)  # channels that refused us as a whole
     later: set[int] = field(default_factory=set)  # chats left for a later run
     deferred: Counter[int] = field(default_factory=Counter)  # part id → waits for its chart
