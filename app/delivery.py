@@ -101,6 +101,7 @@ class Deliverer:
     alert: Callable[[str], Awaitable[None]] | None = None
     pacer: Pacer = field(default_factory=Pacer)
     charts: ChartCache | None = None
+    owner: str | None = None  # recorded on each claim: recovery keeps a live run's claims
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +142,8 @@ class Deliverer:
         keep_going: Callable[[], bool] | None,
     ) -> DeliveryReport:
         run = RunState()
+        # A part another run still holds in ``sending``: the chat's later parts wait for it.
+        run.later |= self.core.storage.deliveries.claimed_chats()
         report = DeliveryReport()
         tasks: set[asyncio.Task[None]] = set()
         try:
@@ -302,7 +305,10 @@ class Deliverer:
         queue = run.queues[chat.id]
         retry_at = 0.0
         try:
-            if not await self._write(store.deliveries.claim, part.id):
+            claimed = await self._write(
+                store.deliveries.claim, part.id, owner=self.owner, now=int(self.clock())
+            )
+            if not claimed:
                 queue.popleft()  # another process sent or holds it
                 run.held -= 1
             else:

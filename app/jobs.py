@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -36,10 +37,15 @@ from domain.errors import CorruptDatabaseError, StorageError
 from domain.models import FeedState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK = "scheduler"
 LOCK_TTL = 300
 RENEW_EVERY = 60.0  # seconds (real time) between renewals of the lock while work runs
+# A broadcast whose renewals keep failing stops this long before its lock could expire:
+# more than a renewal's retry pause plus a busy timeout (30 s) of the attempt after it.
+RENEW_MARGIN = 60
+CLAIM_GRACE = 2 * LOCK_TTL  # seconds: no live run's send holds a claim this long
 
 
 def process_owner() -> str:
@@ -81,7 +87,6 @@ class Jobs:
     clock: Callable[[], float] | None = None  # the core's clock unless given
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     owner: str = field(default_factory=process_owner)
-    recovered: bool = False
     scheduler: AsyncIOScheduler | None = None
     spawn_drawing: bool = True  # charts drawn in a separate process (app.charts)
 
@@ -94,6 +99,7 @@ class Jobs:
             clock=self.clock or time.time,
             sleep=self.sleep,
             alert=self.alert,
+            owner=self.owner,
         )
         self._disabled: list[FeedState] = []
         self.alerter = Alerter(self.core, self.senders)
@@ -141,11 +147,11 @@ class Jobs:
             log.warning("jobs.locked another process holds the scheduler lock; not sending")
             left, next_at = store.unsent(tuple(self.senders))  # what that process has left
             return DeliveryReport(left=left, next_at=next_at, locked=True)
-        if not self.recovered:
-            ambiguous = store.recover(now)
-            if ambiguous:
-                log.warning("delivery.recovered ambiguous=%d", ambiguous)
-            self.recovered = True
+        # Every tick: a claim of this process's last run (its outcome could not be
+        # recorded) or of a process that died goes back to the queue, never a live run's.
+        ambiguous = await self._off_loop(store.recover, now, live=self._live, grace=CLAIM_GRACE)
+        if ambiguous:
+            log.warning("delivery.recovered ambiguous=%d", ambiguous)
         retention = self.core.settings.digest.retention_days * 86400
         purged = store.purge(now - retention)
         if purged:
@@ -178,14 +184,54 @@ class Jobs:
     def _still_holding(self) -> bool:
         return self._holding
 
+    def _live(self, owner: str) -> bool:
+        """Whether a claim by ``owner`` may belong to a run still sending it. Ticks of this
+        process never overlap (``max_instances=1``): its own claims are from a run that
+        ended."""
+        return owner != self.owner and _owner_alive(owner)
+
     async def _keep_lock(self) -> None:
-        """Renew the scheduler lock while the broadcast runs; stop it if the lock is lost."""
+        """Renew the scheduler lock while the broadcast runs, off the event loop (a renewal
+        waits while another process holds the write lock; chat replies must not).
+
+        A failed renewal is logged and retried sooner. The broadcast stops when another
+        process holds the lock, or when renewals have failed for so long that the lock
+        could expire before the next one: another process could then take it.
+        """
+        store = self.core.storage.deliveries
+        renewed = self._now()  # taken just before the broadcast began
+        pause = RENEW_EVERY
         while True:
-            await asyncio.sleep(RENEW_EVERY)
-            if not self.core.storage.deliveries.acquire(LOCK, self.owner, self._now(), LOCK_TTL):
+            await asyncio.sleep(pause)
+            now = self._now()
+            try:
+                held = await self._off_loop(store.acquire, LOCK, self.owner, now, LOCK_TTL)
+            except Exception as e:
+                failing = self._now() - renewed
+                log.error(
+                    "jobs.renew_failed for=%ds error=%s",
+                    failing,
+                    e,
+                    exc_info=not isinstance(e, StorageError),
+                )
+                if failing >= LOCK_TTL - RENEW_MARGIN:
+                    log.error("jobs.lock_expiring renewals failed for %ds; stopping", failing)
+                    self._holding = False
+                    return
+                pause = RENEW_EVERY / 4
+                continue
+            if not held:
                 log.error("jobs.lock_lost another process took the scheduler lock; stopping")
                 self._holding = False
                 return
+            renewed, pause = now, RENEW_EVERY
+
+    async def _off_loop(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A blocking storage call in a worker thread (storage gives it a connection of its
+        own); here for an in-memory database, which serves one thread only."""
+        if self.core.storage.db.path == ":memory:":
+            return call(*args, **kwargs)
+        return await asyncio.to_thread(call, *args, **kwargs)
 
     def _plan(self, now: int, force: bool, progress: Progress, planned: threading.Event) -> int:
         """Runs in a worker thread (storage gives it a connection of its own)."""

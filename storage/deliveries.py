@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -231,14 +231,36 @@ class Deliveries:
             )
             return cur.rowcount
 
-    def recover(self, now: int) -> int:
-        """Return parts a killed process left in ``sending`` to the queue; count them."""
+    def recover(
+        self, now: int, *, live: Callable[[str], bool] = lambda owner: False, grace: int = 0
+    ) -> int:
+        """Return parts a killed process left in ``sending`` to the queue; count them.
+
+        A claim whose owner ``live`` says may still be sending it stays, unless it is more
+        than ``grace`` seconds old (when ``grace`` is given); a claim without an owner
+        (made before owners were recorded, or by a bare deliverer) is always returned.
+        """
         with self.db.transaction():
-            rows = self.db.query("SELECT id, chat_id FROM deliveries WHERE state = ?", (SENDING,))
-            for r in rows:
+            rows = self.db.query(
+                "SELECT id, chat_id, claimed_by, claimed_at FROM deliveries WHERE state = ?",
+                (SENDING,),
+            )
+            stale = [
+                r
+                for r in rows
+                if not r["claimed_by"]
+                or not live(r["claimed_by"])
+                or (grace > 0 and (r["claimed_at"] or 0) < now - grace)
+            ]
+            for r in stale:
                 self.db.execute("UPDATE deliveries SET state = ? WHERE id = ?", (PENDING, r["id"]))
                 self.event("ambiguous", now, chat_id=r["chat_id"], detail=str(r["id"]))
-        return len(rows)
+        return len(stale)
+
+    def claimed_chats(self) -> set[int]:
+        """The chats with a part in ``sending``: a later part of theirs must wait for it."""
+        rows = self.db.query("SELECT DISTINCT chat_id FROM deliveries WHERE state = ?", (SENDING,))
+        return {int(r["chat_id"]) for r in rows}
 
     def pending(self, now: int, limit: int = 1000, *, after: int = 0) -> list[Part]:
         """Pending parts due by ``now`` with ids above ``after``, in id order (a chat's
@@ -268,13 +290,14 @@ class Deliveries:
         )
         return count, (int(first) if first is not None else None)
 
-    def claim(self, part_id: int) -> bool:
-        """pending → sending; False when another process claimed it first."""
+    def claim(self, part_id: int, *, owner: str | None = None, now: int | None = None) -> bool:
+        """pending → sending, by ``owner`` at ``now``; False when another process claimed it
+        first."""
         with self.db.transaction():
             cur = self.db.execute(
-                "UPDATE deliveries SET state = ?, attempts = attempts + 1"
-                " WHERE id = ? AND state = ?",
-                (SENDING, part_id, PENDING),
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, claimed_by = ?,"
+                " claimed_at = ? WHERE id = ? AND state = ?",
+                (SENDING, owner, now, part_id, PENDING),
             )
             return cur.rowcount == 1
 

@@ -43,3 +43,11 @@ def _digest_numbers_and_charts(db: sqlite_utils.Database) -> None:
         "CREATE INDEX deliveries_chart ON deliveries(chart_id)",
     ):
         db.execute(statement)
+
+
+@LEDGER(name="l002_claim_owner")
+def _claim_owner(db: sqlite_utils.Database) -> None:
+    """Who claimed a part in ``sending`` and when: recovery returns to the queue only the
+    claims of a process that is gone, never those of a run still sending them."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE deliveries ADD COLUMN claimed_at INTEGER")

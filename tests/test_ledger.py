@@ -61,12 +61,14 @@ def test_the_ledger_migrates_in_place(tmp_path) -> None:  # type: ignore[no-unty
     store = Storage.open(path)  # migrates: the main set, then the ledger's own
     db = store.db
     try:
-        assert (
-            db.scalar(
-                "SELECT COUNT(*) FROM _sqlite_migrations WHERE migration_set = ?", (LEDGER.name,)
-            )
-            == 1
+        applied = db.query(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY id",
+            (LEDGER.name,),
         )
+        assert [r["name"] for r in applied] == [
+            "l001_digest_numbers_and_charts",
+            "l002_claim_owner",
+        ]
         assert db.scalar("SELECT COUNT(*) FROM deliveries WHERE photo IS NOT NULL") == 0
         assert [bytes(r["png"]) for r in db.query("SELECT png FROM charts")] == [png]
         photos = db.query("SELECT chart_id FROM deliveries WHERE kind = 'photo'")
