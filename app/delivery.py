@@ -60,8 +60,9 @@ HORIZON = 120.0  # seconds: a part told to wait longer than this is left for a l
 PAGE = 1000  # parts read from the ledger at a time
 EVER = 2**62  # "due by then": every pending part
 LOW_WATER = 300  # read the next page when fewer parts than this are in memory
-DEFER = 0.05  # seconds a part whose chart is not drawn yet is put back for
-MAX_DEFERRALS = 40  # then the deliverer draws the chart itself
+DEFER = 0.05  # seconds a part whose chart is not drawn yet is first put back for
+MAX_DEFER = 1.0  # doubling up to this
+CHART_WAIT = 10.0  # seconds a part waits for the drawing process (``Deliverer.chart_wait``)
 SETTLE = 120  # seconds: longer than any ingest transaction stays open (alerts wait it)
 
 
@@ -102,6 +103,9 @@ class Deliverer:
     pacer: Pacer = field(default_factory=Pacer)
     charts: ChartCache | None = None
     owner: str | None = None  # recorded on each claim: recovery keeps a live run's claims
+    # Seconds a part waits for its chart to be drawn ahead (``app.charts.draw_ahead``)
+    # before the deliverer draws it itself: 0 while nothing draws ahead.
+    chart_wait: float = 0.0
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -173,6 +177,7 @@ class Deliverer:
             if (run.held < LOW_WATER or not run.heap or run.starved) and not run.exhausted:
                 seen, run.starved = version, False
                 self._refill(run)
+            run.unpark(time.monotonic())
             if not run.heap:
                 if not run.exhausted:
                     continue
@@ -181,15 +186,15 @@ class Deliverer:
                     planning = asyncio.ensure_future(progress.wait(seen))
                 elif progress is not None and progress.version != seen:
                     continue  # the last batch landed after the last read
-                if not tasks and planning is None:
+                if not tasks and planning is None and not run.parked:
                     break
-                await self._first(tasks, planning)
+                await self._first(run, tasks, planning)
                 continue
             ready_at, chat_id = run.heap[0]
             chat = run.chats[chat_id]
             sender = self.senders[chat.channel]
             if run.flying[chat.channel] >= getattr(sender, "max_in_flight", 1):
-                await self._first(tasks)
+                await self._first(run, tasks)
                 continue
             heapq.heappop(run.heap)
             run.scheduled.discard(chat_id)
@@ -205,15 +210,6 @@ class Deliverer:
                 run.later.add(chat_id)
                 continue
             part = queue[0]
-            if (
-                part.chart_id is not None
-                and run.deferred[part.id] < MAX_DEFERRALS
-                and not self._chart_ready(part.chart_id)
-            ):
-                # Its chart is still being drawn: send other chats' parts meanwhile.
-                run.deferred[part.id] += 1
-                run.push(chat_id, max(ready_at, self.clock()) + DEFER)
-                continue
             wait = ready_at - self.clock()
             if wait > 0:
                 if progress is not None and progress.version != seen:
@@ -221,12 +217,17 @@ class Deliverer:
                     run.starved = True
                     run.push(chat_id, ready_at)
                     continue
-                if not await self._pause(wait, tasks, progress, seen):
+                if not await self._pause(wait, run, tasks, progress, seen):
                     run.push(chat_id, ready_at)  # woken early: look at the heap top again
                     continue
                 if self.pacer.ready(sender, chat_id, 0.0) > self.clock() + 1e-6:
                     run.push(chat_id, ready_at)  # a 429 arrived meanwhile: hold back
                     continue
+            held_back = self._chart_wait(run, part)
+            if held_back is not None:
+                # Its chart is still being drawn: send other chats' parts meanwhile.
+                run.park(chat_id, ready_at, time.monotonic() + held_back)
+                continue
             began = self.clock()  # pace from the start of a send, not its end
             self.pacer.started(sender, chat, began)
             run.flying[chat.channel] += 1
@@ -235,41 +236,39 @@ class Deliverer:
             tasks.add(task)
             task.add_done_callback(functools.partial(collect, tasks, run))
 
-    @staticmethod
     async def _first(
-        tasks: set[asyncio.Task[None]], planning: asyncio.Future[None] | None = None
+        self,
+        run: RunState,
+        tasks: set[asyncio.Task[None]],
+        *also: asyncio.Future[None] | None,
     ) -> None:
-        """Until a send in flight completes or the planner commits more."""
-        waits: set[asyncio.Future[None]] = set(tasks)
-        if planning is not None:
-            waits.add(planning)
-        if waits:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        if planning is not None and not planning.done():
-            planning.cancel()
+        """Until a send in flight completes, a chat waiting for its chart is to look again,
+        or one of ``also`` (the planner committing more, a sleep) ends; ``also`` is then
+        cancelled."""
+        extra = [f for f in (*also, run.timer()) if f is not None]
+        try:
+            if tasks or extra:
+                await asyncio.wait({*tasks, *extra}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in extra:
+                if not future.done():
+                    future.cancel()
 
     async def _pause(
         self,
         seconds: float,
+        run: RunState,
         tasks: set[asyncio.Task[None]],
         progress: Progress | None,
         seen: int,
     ) -> bool:
-        """Sleep ``seconds``, unless a send in flight completes or the planner commits more
-        first (either may put a chat ahead of the one waiting); whether the time passed."""
+        """Sleep ``seconds``, unless something that may put a chat ahead of the one waiting
+        happens first (see ``_first``); whether the time passed."""
         sleeping = asyncio.ensure_future(self.sleep(seconds))
         planning = None
         if progress is not None and not progress.done:
             planning = asyncio.ensure_future(progress.wait(seen))
-        waits: set[asyncio.Future[None]] = {sleeping, *tasks}
-        if planning is not None:
-            waits.add(planning)
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for future in (sleeping, planning):
-                if future is not None and not future.done():
-                    future.cancel()
+        await self._first(run, tasks, sleeping, planning)
         return sleeping.done() and not sleeping.cancelled()
 
     def _refill(self, run: RunState) -> None:
@@ -358,9 +357,19 @@ class Deliverer:
             await asyncio.get_running_loop().run_in_executor(writer, self.core.storage.db.release)
             writer.shutdown(wait=False)
 
-    def _chart_ready(self, chart_id: int) -> bool:
+    def _chart_wait(self, run: RunState, part: Part) -> float | None:
+        """How long to put back a part due now whose chart the drawing process has not
+        drawn yet (a little longer each time), or None to send it now: drawn, gone, or
+        waited for ``chart_wait`` seconds (then the deliverer draws it itself)."""
         assert self.charts is not None
-        return self.charts.ready(chart_id)
+        if part.chart_id is None or self.charts.ready(part.chart_id):
+            return None
+        now = time.monotonic()  # the drawing process works in real time, whatever our clock
+        deadline, times = run.deferred.get(part.id, (now + self.chart_wait, 0))
+        if now >= deadline or self.chart_wait <= 0:
+            return None
+        run.deferred[part.id] = (deadline, times + 1)
+        return min(DEFER * 2**times, MAX_DEFER, deadline - now)
 
     async def _send_one(
         self, sender: Sender, chat: Chat, part: Part, report: DeliveryReport

@@ -29,7 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.alerts import Alerter
 from app.charts import draw_ahead
 from app.core import Core
-from app.delivery import Deliverer, DeliveryReport, Progress, Sender
+from app.delivery import CHART_WAIT, Deliverer, DeliveryReport, Progress, Sender
 from app.ingest import FeedReport
 from app.planning import PLAIN, Planner, PlanStats
 from digests.failures import feed_disabled
@@ -165,6 +165,8 @@ class Jobs:
         # it plans are drawn by a second thread, ahead of the sender.
         planning = asyncio.create_task(asyncio.to_thread(self._plan, now, force, progress, planned))
         drawing = asyncio.create_task(asyncio.to_thread(self._draw, planned))
+        self.deliverer.chart_wait = CHART_WAIT  # a chart not drawn yet is drawn ahead soon
+        drawing.add_done_callback(self._drawn_ahead)
         try:
             report = await self.deliverer.run(progress=progress, keep_going=self._still_holding)
             await planning
@@ -242,6 +244,9 @@ class Jobs:
         finally:
             planned.set()
             progress.finish()
+
+    def _drawn_ahead(self, _: object) -> None:
+        self.deliverer.chart_wait = 0.0  # nothing draws ahead any more: draw, do not wait
 
     def _draw(self, planned: threading.Event) -> int:
         """Runs in a worker thread: hands the planned charts to the drawing process."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -63,14 +64,33 @@ class RunState:
     starved: bool = False  # the heap's top must wait and a batch landed unread: read it
     down: set[str] = field(default_factory=set)  # channels that refused us as a whole
     later: set[int] = field(default_factory=set)  # chats left for a later run
-    deferred: Counter[int] = field(default_factory=Counter)  # part id → waits for its chart
+    # part id → (when to stop waiting for its chart, how often it was put back)
+    deferred: dict[int, tuple[float, int]] = field(default_factory=dict)
     flying: Counter[str] = field(default_factory=Counter)  # channel → sends in flight
+    # (real time to look again, chat id, when it may send): chats waiting for a chart
+    parked: list[tuple[float, int, float]] = field(default_factory=list)
     failed: list[BaseException] = field(default_factory=list)  # what stops the run
 
     def check(self) -> None:
         """Raise what a send in flight failed with that must stop the run."""
         if self.failed:
             raise self.failed[0]
+
+    def park(self, chat_id: int, at: float, until: float) -> None:
+        """Keep the chat out of line until ``until`` (``time.monotonic``), still scheduled."""
+        heapq.heappush(self.parked, (until, chat_id, at))
+
+    def unpark(self, now: float) -> None:
+        """Chats whose wait for a chart is over go back in line."""
+        while self.parked and self.parked[0][0] <= now:
+            _, chat_id, at = heapq.heappop(self.parked)
+            heapq.heappush(self.heap, (at, chat_id))
+
+    def timer(self) -> asyncio.Future[None] | None:
+        """A real-time sleep until the first parked chat is to look again (None: none is)."""
+        if not self.parked:
+            return None
+        return asyncio.ensure_future(asyncio.sleep(max(0.0, self.parked[0][0] - time.monotonic())))
 
     def push(self, chat_id: int, at: float) -> None:
         heapq.heappush(self.heap, (at, chat_id))

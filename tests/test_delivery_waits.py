@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from app.delivery import Deliverer, Progress
 from app.planning import Planner
 from domain.errors import TransientError
 from domain.models import Chat, Subscription
-from tests.test_delivery import RecordingSender, subscribe
+from tests.test_delivery import RecordingSender, fake_sleep, subscribe
 from tests.test_delivery import world as world  # the fixture
 
 BOUND = 20.0  # seconds: a hang fails the test instead of stalling the suite
@@ -141,3 +142,43 @@ def test_a_send_finishing_during_a_backoff_lets_its_chat_go_on(world) -> None:  
     order = [address for address, _, _ in sender.sent]
     assert order.count("964") == parts
     assert order.index("963") > order.index("964") + 1  # 964 went on during 963's backoff
+
+
+def test_a_chart_not_drawn_yet_is_waited_for_in_time_not_in_passes(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Nothing draws the charts here: the deliverer waits for them (in real time, as the
+    drawing process works, and pausing between looks) before it draws them itself. The
+    fake clock does not move meanwhile: waiting for a chart is not pacing."""
+
+    monkeypatch.setattr("app.delivery.MAX_DEFER", 0.2)
+    core, clock, sender, _ = world
+    for i in range(5):
+        subscribe(core, str(980 + i), Subscription(city="湘潭"))
+    clock.advance(3600)
+    Planner(core, {"telegram": sender.capabilities}).plan_due(int(clock.now), force=True)
+    undrawn = core.storage.db.scalar("SELECT COUNT(*) FROM charts WHERE png IS NULL")
+    assert undrawn >= 1
+    drawn_at: list[float] = []
+
+    def draw(spec: str) -> bytes:
+        drawn_at.append(time.monotonic())
+        return b"\x89PNG drawn by the deliverer"
+
+    monkeypatch.setattr("app.charts.draw_spec", draw)
+    deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
+    deliverer.chart_wait = 0.5  # as while a drawing thread draws ahead (that never gets there)
+    assert deliverer.charts is not None
+    checks: list[int] = []
+    real_ready = deliverer.charts.ready
+
+    def ready(chart_id: int) -> bool:
+        checks.append(chart_id)
+        return real_ready(chart_id)
+
+    deliverer.charts.ready = ready  # type: ignore[method-assign]
+    start, due = time.monotonic(), clock.now
+    report = asyncio.run(asyncio.wait_for(deliverer.run(), BOUND))
+    assert report.left == 0 and len(drawn_at) == undrawn
+    assert min(drawn_at) - start >= deliverer.chart_wait  # waited for, not counted out
+    # A few looks per chat (after pauses of 0.05, 0.1, 0.2, ... s), never a spin.
+    assert len(checks) <= 5 * 8
+    assert clock.now - due < 10  # five chats, two parts each, one a second per chat
