@@ -18,12 +18,15 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
 
 from app.core import Core
 from digests.figure_chart import draw_stored
 
 log = logging.getLogger(__name__)
+Writer = Callable[..., Awaitable[Any]]  # ``write(call, *args)``: the call, off the loop
 
 _DRAWING = threading.Lock()  # one matplotlib drawing at a time in this process
 AHEAD = 8  # charts handed to the drawing process at a time
@@ -101,9 +104,10 @@ class ChartCache:
     """The charts one delivery run sends: read from the ledger (drawn there if the
     drawing thread has not got to one yet) and the last few held in memory."""
 
-    def __init__(self, core: Core, size: int = 32) -> None:
+    def __init__(self, core: Core, size: int = 32, *, write: Writer | None = None) -> None:
         self.core = core
         self.size = size
+        self.write = write  # runs a ledger write off the event loop (the deliverer's)
         self._held: OrderedDict[int, bytes] = OrderedDict()
 
     def ready(self, chart_id: int) -> bool:
@@ -123,7 +127,10 @@ class ChartCache:
         png, spec = store.chart(chart_id)
         if png is None and spec is not None:
             png = await asyncio.to_thread(draw_spec, spec)
-            store.drawn(chart_id, png)
+            if self.write is not None:
+                await self.write(store.drawn, chart_id, png)
+            else:
+                store.drawn(chart_id, png)
         if png is not None:
             self._hold(chart_id, png)
         return png

@@ -110,7 +110,7 @@ class Deliverer:
 
     def __post_init__(self) -> None:
         if self.charts is None:
-            self.charts = ChartCache(self.core)
+            self.charts = ChartCache(self.core, write=self._write)
 
     async def run(
         self,

@@ -46,6 +46,7 @@ RENEW_EVERY = 60.0  # seconds (real time) between renewals of the lock while wor
 # more than a renewal's retry pause plus a busy timeout (30 s) of the attempt after it.
 RENEW_MARGIN = 60
 CLAIM_GRACE = 2 * LOCK_TTL  # seconds: no live run's send holds a claim this long
+PURGE_EVERY = 3600  # seconds: the purge scans the settled parts; bodies may wait an hour
 
 
 def process_owner() -> str:
@@ -104,6 +105,7 @@ class Jobs:
         self._disabled: list[FeedState] = []
         self.alerter = Alerter(self.core, self.senders)
         self._holding = True
+        self._purged_at: int | None = None  # when this process last purged the ledger
         self.plan_stats = PlanStats()  # what this process's planners did, summed
 
     def _clock(self) -> float:
@@ -116,7 +118,7 @@ class Jobs:
 
     async def poll_feeds(self) -> list[FeedReport]:
         now = self._now()
-        if not take_lock(self.core, self.owner, now):
+        if not await self._off_loop(take_lock, self.core, self.owner, now):
             return []
         due = [
             f
@@ -143,7 +145,7 @@ class Jobs:
         """
         now = self._now()
         store = self.core.storage.deliveries
-        if not take_lock(self.core, self.owner, now):
+        if not await self._off_loop(take_lock, self.core, self.owner, now):
             log.warning("jobs.locked another process holds the scheduler lock; not sending")
             left, next_at = store.unsent(tuple(self.senders))  # what that process has left
             return DeliveryReport(left=left, next_at=next_at, locked=True)
@@ -152,10 +154,12 @@ class Jobs:
         ambiguous = await self._off_loop(store.recover, now, live=self._live, grace=CLAIM_GRACE)
         if ambiguous:
             log.warning("delivery.recovered ambiguous=%d", ambiguous)
-        retention = self.core.settings.digest.retention_days * 86400
-        purged = store.purge(now - retention)
-        if purged:
-            log.info("delivery.purged parts=%d", purged)
+        if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+            retention = self.core.settings.digest.retention_days * 86400
+            purged = await self._off_loop(store.purge, now - retention)
+            self._purged_at = now
+            if purged:
+                log.info("delivery.purged parts=%d", purged)
         self._holding = True
         progress = Progress()
         planned = threading.Event()
@@ -179,7 +183,7 @@ class Jobs:
     async def send_alerts(self) -> int:
         """Instant keyword alerts that are due (paced per chat by the alerter)."""
         now = self._now()
-        if not take_lock(self.core, self.owner, now):
+        if not await self._off_loop(take_lock, self.core, self.owner, now):
             return 0
         return await self.alerter.run(now)
 
