@@ -38,6 +38,7 @@ from domain.errors import (
     InvalidTargetError,
     RateLimitedError,
     RejectedError,
+    StorageError,
 )
 from domain.models import Chat
 from storage.deliveries import Part
@@ -425,6 +426,8 @@ class Deliverer:
             if self.alert is not None and kind == "invalid_target":
                 await self.alert(target_disabled(chat.channel, chat.address, e.code))
             return "dropped", 0.0
+        except StorageError:
+            raise  # the ledger failed, not the channel (a chart's read or write): _attempt
         except Exception as e:  # transient: network, 5xx, and anything unknown
             if not isinstance(e, DeliveryError):
                 log.exception("delivery.unexpected chat=%d", chat.id)

@@ -105,3 +105,19 @@ def test_a_damaged_database_stops_the_run(world) -> None:  # type: ignore[no-unt
     deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
     with pytest.raises(CorruptDatabaseError):
         asyncio.run(asyncio.wait_for(deliverer.run(), BOUND))
+
+
+def test_a_failing_chart_read_is_a_storage_error_not_a_send_failure(world) -> None:  # type: ignore[no-untyped-def]
+    core, clock, sender, _ = world
+    ids = _plan(core, clock, sender, "957")
+    deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
+
+    async def png(chart_id: int) -> bytes:
+        raise StorageError("disk I/O error")
+
+    deliverer.charts.png = png  # type: ignore[method-assign,union-attr]
+    report = asyncio.run(asyncio.wait_for(deliverer.run(), BOUND))
+    assert report.retried == 0  # not counted as the channel's transient failure
+    events = core.storage.deliveries.event_counts()
+    assert "transient" not in events
+    assert report.left >= 1 and "sending" in _states(core, ids["957"])
