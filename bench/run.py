@@ -6,7 +6,10 @@
     python -m bench.run --report-only    # rewrite the report from the saved results
 
 Each benchmark runs in its own process (so peak memory is its own) and saves its figures to
-``bench/out/result-{quick,full}-NAME.json``; the report is rendered from those files.
+``bench/out/result-{quick,full}-NAME.json``; the report is rendered from those files. The
+folder is not in git: where some benchmark's results are missing (a fresh clone, an
+``--only`` run), the full report is written to ``bench/out/benchmarks-partial.md`` instead of
+``docs/benchmarks.md``, whose other sections it would drop.
 """
 
 from __future__ import annotations
@@ -109,8 +112,22 @@ def main(argv: list[str] | None = None) -> int:
         for name in [args.only] if args.only else NAMES:
             failed += run_one(name, args.quick) != 0
     results = load(args.quick)
-    # The quick suite is a smoke run: it never overwrites the full report.
-    output = args.output or (OUT / "benchmarks-quick.md" if args.quick else DOC)
+    missing = [name for name in NAMES if name not in results]
+    # The quick suite is a smoke run: it never overwrites the full report; nor does a
+    # report that would lose the sections whose results are not here.
+    output = args.output or (
+        OUT / "benchmarks-quick.md"
+        if args.quick
+        else OUT / "benchmarks-partial.md"
+        if missing
+        else DOC
+    )
+    if missing and not args.quick and args.output is None:
+        print(
+            f"no saved results for {', '.join(missing)} in {OUT}: {DOC.name} left as it is;"
+            " run them too (or pass --output) to rewrite it",
+            file=sys.stderr,
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(results, args.quick, machine()), encoding="utf-8")
     print(f"wrote {output}")

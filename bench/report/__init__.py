@@ -71,7 +71,9 @@ def render(results: dict[str, dict[str, Any]], quick: bool, info: dict[str, str]
         "`bench/out/` (gitignored), keyed by seed and size; the dedup bench always rebuilds",
         "the database in a full run (it measures the build), the search and footprint benches",
         "reuse it (run `dedup` first after a change to analysis or storage). The digests",
-        "bench builds its own small databases every run.",
+        "bench builds its own small databases every run. Where some benchmark's saved results",
+        "are missing (a fresh clone, an `--only` run), the report goes to",
+        "`bench/out/benchmarks-partial.md` and this file is left as it is.",
         "",
     ]
     return "\n".join(out)
