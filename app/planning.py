@@ -32,7 +32,7 @@ from app.tracking import Series, tracked
 from digests.chart import chart_spec
 from digests.compose import Digest, StoryPool, compose
 from digests.figure_chart import figure_chart_spec
-from domain.errors import CorruptDatabaseError
+from domain.errors import CorruptDatabaseError, StorageError
 from domain.models import Chat, Story, Subscription
 from domain.schedule import next_due
 from storage.deliveries import PlannedDigest, PlannedPart
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 50  # digests per transaction at most: the sender waits on the write lock for one
 FLUSH = 0.2  # seconds: a batch is committed at least this often
+RETRY_FAILED = 900  # seconds before a chat whose digest failed to plan is tried again
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class PlanStats:
     planned: int = 0
     distinct: int = 0  # digests composed and rendered (the rest reused one of them)
     charts: int = 0
-    failed: int = 0  # chats whose digest could not be planned (logged; still due)
+    failed: int = 0  # chats whose digest could not be planned (logged, retried later)
     seconds: float = 0.0
 
 
@@ -235,7 +236,7 @@ class Planner:
             except CorruptDatabaseError:
                 raise  # not this chat's fault: every write is refused now
             except Exception:  # one chat's bug must not cost everyone their digest
-                self._failed(chat.id)
+                self._failed(chat.id, now)
             last_one = index == len(chats) - 1
             if digests and (
                 len(digests) >= self.batch or last_one or time.monotonic() - committed > self.flush
@@ -262,7 +263,7 @@ class Planner:
 
     def _commit(self, digests: list[PlannedDigest], now: int) -> int:
         """Record a batch; if the ledger refuses it, each digest alone, so one bad digest
-        loses only itself (its chat stays due and is tried again on the next run)."""
+        loses only itself (its chat is tried again after RETRY_FAILED)."""
         store = self.core.storage.deliveries
         try:
             return store.plan_many(digests, now)
@@ -270,7 +271,7 @@ class Planner:
             raise
         except Exception:
             if len(digests) == 1:
-                self._failed(digests[0].chat_id)
+                self._failed(digests[0].chat_id, now)
                 return 0
             log.warning("digest.batch_refused digests=%d retrying=one_by_one", len(digests))
         done = 0
@@ -280,12 +281,21 @@ class Planner:
             except CorruptDatabaseError:
                 raise
             except Exception:
-                self._failed(digest.chat_id)
+                self._failed(digest.chat_id, now)
         return done
 
-    def _failed(self, chat_id: int) -> None:
-        log.exception("digest.plan_failed chat=%d", chat_id)
+    def _failed(self, chat_id: int, now: int) -> None:
+        """Log and count it; the chat is due again after ``RETRY_FAILED`` seconds (its
+        period still starts where its last digest ended, so nothing is lost), not at every
+        tick with a traceback a minute."""
+        log.exception("digest.plan_failed chat=%d retry_in=%ds", chat_id, RETRY_FAILED)
         self.stats.failed += 1
+        try:
+            self.core.storage.chats.update(chat_id, next_due_at=now + RETRY_FAILED)
+        except CorruptDatabaseError:
+            raise
+        except StorageError:  # still due now: tried again at the next tick
+            log.warning("digest.retry_not_recorded chat=%d", chat_id)
 
     def _parts(
         self,

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from app.planning import Planner
+from app.planning import RETRY_FAILED, Planner
 from domain.models import Subscription
 from tests.test_delivery import RecordingSender, subscribe
 from tests.test_delivery import world as world  # the fixture
@@ -48,8 +48,12 @@ def test_a_chat_whose_compose_raises_is_logged_counted_and_skipped(
     assert planner.stats.failed == 1
     failure = next(r for r in caplog.records if "digest.plan_failed" in r.getMessage())
     assert f"chat={bad.id}" in failure.getMessage() and failure.exc_info is not None
-    # The chat stays due: the next run tries it again.
-    assert core.storage.chats.by_id(bad.id).next_due_at == bad.next_due_at
+    # Due again after RETRY_FAILED, not at every tick; then planned, its period whole.
+    assert core.storage.chats.by_id(bad.id).next_due_at == int(clock.now) + RETRY_FAILED
+    assert planner.plan_due(int(clock.now) + 60) == 0
+    monkeypatch.setattr(Planner, "_parts", parts)
+    assert planner.plan_due(int(clock.now) + RETRY_FAILED) == 1
+    assert _planned(core) == {"401", "402", "403"}
 
 
 def test_a_digest_the_ledger_refuses_does_not_lose_its_batch(
