@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,13 +250,7 @@ def create_about(db: Any) -> None:
         " tokenize = \"unicode61 remove_diacritics 0 tokenchars '|'\")"
     )
     db.execute("ALTER TABLE articles ADD COLUMN threads TEXT NOT NULL DEFAULT '[]'")
-    last = -1
-    while True:
-        rows = db.execute(
-            "SELECT id, folded FROM articles WHERE id > ? ORDER BY id LIMIT 2000", (last,)
-        ).fetchall()
-        if not rows:
-            return
+    for rows in _stored(db):
         known = [(i, folded, profile(folded)) for i, folded in rows]
         db.conn.executemany(
             "INSERT INTO heads_fts (rowid, title, lead, repeats) VALUES (?, ?, ?, ?)",
@@ -265,7 +260,6 @@ def create_about(db: Any) -> None:
             "UPDATE articles SET threads = ? WHERE id = ?",
             [(p.threads_json(), i) for i, _, p in known],
         )
-        last = rows[-1][0]
 
 
 def create_heads(db: Any) -> None:
@@ -275,15 +269,18 @@ def create_heads(db: Any) -> None:
         "CREATE VIRTUAL TABLE heads_fts USING fts5("
         "title, lead, tokenize = \"unicode61 remove_diacritics 0 tokenchars '|'\")"
     )
-    last = -1
-    while True:
-        rows = db.execute(
-            "SELECT id, folded FROM articles WHERE id > ? ORDER BY id LIMIT 2000", (last,)
-        ).fetchall()
-        if not rows:
-            return
+    for rows in _stored(db):
         db.conn.executemany(
             "INSERT INTO heads_fts (rowid, title, lead) VALUES (?, ?, ?)",
             [(i, *heads(folded)) for i, folded in rows],
         )
+
+
+def _stored(db: Any, size: int = 2000) -> Iterator[list[tuple[int, str]]]:
+    """The stored articles' (id, folded text), ``size`` at a time in id order."""
+    last = -1
+    while rows := db.execute(
+        "SELECT id, folded FROM articles WHERE id > ? ORDER BY id LIMIT ?", (last, size)
+    ).fetchall():
+        yield rows
         last = rows[-1][0]
