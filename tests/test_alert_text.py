@@ -60,15 +60,20 @@ def test_a_disabled_feed_is_alerted_in_chinese_with_its_url_redacted(
     assert "s3cret" not in said[0] and "hunter2" not in said[0]
 
 
-def test_delivery_alerts_name_the_channel_and_the_trouble_in_chinese(world) -> None:  # type: ignore[no-untyped-def]
-    core, clock, sender, _ = world
-    down = subscribe(core, "501", Subscription(city="湘潭"))
-    clock.now = down.next_due_at
+def _due(core, clock, sender, address: str, city: str):  # type: ignore[no-untyped-def]
+    """A chat's digest planned and due, a deliverer for it, and the alerts it will say."""
     from app.planning import Planner
 
+    chat = subscribe(core, address, Subscription(city=city))
+    clock.now = chat.next_due_at
     Planner(core, {"telegram": sender.capabilities}).plan_due(int(clock.now))
     deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
-    said = _alerts(deliverer)
+    return deliverer, _alerts(deliverer)
+
+
+def test_delivery_alerts_name_the_channel_and_the_trouble_in_chinese(world) -> None:  # type: ignore[no-untyped-def]
+    core, clock, sender, _ = world
+    deliverer, said = _due(core, clock, sender, "501", "湘潭")
     sender.failures["501"] = [ChannelDownError("Unauthorized: the bot token was revoked")]
     asyncio.run(deliverer.run())
     clock.now += 301  # the channel is asked again after five minutes
@@ -84,13 +89,7 @@ def test_delivery_alerts_name_the_channel_and_the_trouble_in_chinese(world) -> N
 def test_an_alert_never_carries_the_english_error(world) -> None:  # type: ignore[no-untyped-def]
     core, clock, _, _ = world
     sender = RecordingSender()
-    chat = subscribe(core, "502", Subscription(city="长沙"))
-    clock.now = chat.next_due_at
-    from app.planning import Planner
-
-    Planner(core, {"telegram": sender.capabilities}).plan_due(int(clock.now))
-    deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
-    said = _alerts(deliverer)
+    deliverer, said = _due(core, clock, sender, "502", "长沙")
     sender.failures["502"] = [InvalidTargetError("wecom robot 'x': errcode 93000 invalid url")]
     asyncio.run(deliverer.run())
     assert said == ["投递目标已停用：Telegram 502（目标无效，已停止向它投递）"]
@@ -98,13 +97,7 @@ def test_an_alert_never_carries_the_english_error(world) -> None:  # type: ignor
 
 def test_a_channels_error_number_is_shown(world) -> None:  # type: ignore[no-untyped-def]
     core, clock, sender, _ = world
-    chat = subscribe(core, "503", Subscription(city="株洲"))
-    clock.now = chat.next_due_at
-    from app.planning import Planner
-
-    Planner(core, {"telegram": sender.capabilities}).plan_due(int(clock.now))
-    deliverer = Deliverer(core, {"telegram": sender}, clock=clock, sleep=fake_sleep(clock))
-    said = _alerts(deliverer)
+    deliverer, said = _due(core, clock, sender, "503", "株洲")
     sender.failures["503"] = [InvalidTargetError("errcode 93000: invalid webhook url", code=93000)]
     asyncio.run(deliverer.run())
     assert said == ["投递目标已停用：Telegram 503（目标无效，错误码 93000，已停止向它投递）"]
