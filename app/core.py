@@ -62,14 +62,14 @@ class Core:
             )
 
     def query_words(self, text: str) -> list[str]:
-        """The words of a search query (folded, then segmented, each once)."""
-        return list(dict.fromkeys(self.analyzer.tokenizer.words(fold(text))))
+        return query_words(text, self.analyzer)
 
     def search(self, text: str, **options: Any) -> SearchPage:
         """``Search.search`` of ``text`` (``options``: cities, topics, limit, offset, sort),
         a run-together query retried as its words (``search_or_words``)."""
-        options.setdefault("named", self.query_names(text))
-        return search_or_words(self.storage.search, text, self.query_words, **options)
+        return search_or_words(
+            self.storage.search, text, self.query_words, self.query_names, **options
+        )
 
     def story_ids(self, text: str, since: int, until: int) -> set[int]:
         """The stories first seen in [since, until) that a watched keyword finds, retried
@@ -194,6 +194,11 @@ class Core:
         self.storage.close()
 
 
+def query_words(text: str, analyzer: Analyzer) -> list[str]:
+    """The words of a search query (folded, then segmented, each once)."""
+    return list(dict.fromkeys(analyzer.tokenizer.words(fold(text))))
+
+
 def query_names(text: str, taxonomy: Taxonomy) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The cities and topics a search query names by name, as one of its terms (湘潭,
     湘潭市, 交通): a filter-like boost in relevance order. A word that only contains a
@@ -208,19 +213,25 @@ def query_names(text: str, taxonomy: Taxonomy) -> tuple[tuple[str, ...], tuple[s
 
 
 def search_or_words(
-    search: Search, text: str, words: Callable[[str], list[str]], **options: Any
+    search: Search,
+    text: str,
+    words: Callable[[str], list[str]],
+    names: Callable[[str], tuple[tuple[str, ...], tuple[str, ...]]],
+    **options: Any,
 ) -> SearchPage:
-    """``search.search(text, **options)``; when page one is empty (a run-together query,
-    "湘潭融城干道", finds nothing as one phrase), page one of the query's ``words`` as its
-    terms instead (``SearchPage.terms`` says which were searched)."""
-    page = search.search(text, **options)
+    """``search.search(text, **options)`` with the cities and topics ``text`` ``names``
+    (``query_names``); when page one is empty (a run-together query, "湘潭融城干道", finds
+    nothing as one phrase), page one of the query's ``words`` as its terms instead, with
+    their names (``SearchPage.terms`` says which were searched, and a later page of them
+    ranks the same)."""
+    page = search.search(text, named=names(text), **options)
     if page.hits or options.get("offset"):
         return page
     split = words(text)[: fts.MAX_TERMS]
     joined = " ".join(split)
     if not split or tuple(split) == page.terms or len(joined) > fts.MAX_QUERY_CHARS:
         return page
-    return search.search(joined, **options)
+    return search.search(joined, named=names(joined), **options)
 
 
 class RedactingFilter(logging.Filter):

@@ -38,7 +38,7 @@ from typing import Any
 
 from analysis.pipeline import Analyzer
 from analysis.text import fold
-from app.core import query_names
+from app.core import query_names, query_words, search_or_words
 from bench import OUT
 from bench.dedup import analyzer as load_analyzer
 from bench.dedup import open_storage
@@ -204,16 +204,26 @@ def evaluate(
     an: Analyzer | None = None,
 ) -> dict[str, Any]:
     """recall@10 by order (and of the bm25 baseline), and the queries the default misses.
-    With ``an`` each query carries the cities and topics it names, as the bot's search
-    does (``app.core.query_names``)."""
+    With ``an`` each query is searched as the bot searches it (``app.core.search_or_words``:
+    the cities and topics it names, a run-together query retried as its words)."""
+
+    def words(text: str) -> list[str]:
+        return query_words(text, an) if an is not None else []
+
+    def names(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return query_names(text, an.taxonomy) if an is not None else ((), ())
+
     story_of = dict(store.db.execute("SELECT guid, story_id FROM articles").fetchall())
     found = dict.fromkeys((*orders, *(["bm25"] if baseline else [])), 0)
     missed: list[str] = []
     for query, article in corpus.queries:
         want = story_of[article]
-        named = query_names(query, an.taxonomy) if an is not None else ((), ())
         for order in orders:
-            page = store.search.search(query, limit=10, sort=order, named=named)
+            page = (
+                search_or_words(store.search, query, words, names, limit=10, sort=order)
+                if an is not None
+                else store.search.search(query, limit=10, sort=order)
+            )
             hit = want in {h.story.id for h in page.hits}
             found[order] += hit
             if order == "relevance" and not hit:

@@ -30,8 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from analysis.text import fold
-from app.core import search_or_words
+from app.core import query_names, query_words, search_or_words
 from bench import SEED, percentile, save_result
 from bench.dedup import analyzer, cached, db_path, open_storage, size_for
 from bench.generate import ABSENT_WORD, RARE_PHRASE
@@ -133,8 +132,11 @@ def run(quick: bool, seed: int = SEED) -> dict[str, Any]:
     info = cached(seed, n, an)
     store = open_storage(db_path(seed, n), an)
 
-    def words(text: str) -> list[str]:  # as ``Core.query_words``
-        return list(dict.fromkeys(an.tokenizer.words(fold(text))))
+    def words(text: str) -> list[str]:
+        return query_words(text, an)
+
+    def names(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return query_names(text, an.taxonomy)
 
     reps, budget = (30, 1.0) if quick else (300, 30.0)
     cap = QUICK_CALL_CAP_S if quick else CALL_CAP_S
@@ -145,7 +147,7 @@ def run(quick: bool, seed: int = SEED) -> dict[str, Any]:
         expected = store.search.substring_scan(text)
         found = fts_stories(store, text)
         recall = len(found & expected) / len(expected) if expected else float(not found)
-        page = search_or_words(store.search, text, words, sort="newest", limit=10)
+        page = search_or_words(store.search, text, words, names, sort="newest", limit=10)
         page_ok = [h.story.id for h in page.hits] == newest_stories(store, text)
         like_ms = _time(lambda t=text: like_scan(store, t), like_reps, 60.0)
         hits = store.db.scalar(
@@ -155,7 +157,7 @@ def run(quick: bool, seed: int = SEED) -> dict[str, Any]:
         for sort in SORTS:
 
             def call(t: str = text, s: str = sort) -> None:
-                search_or_words(store.search, t, words, sort=s, limit=10)
+                search_or_words(store.search, t, words, names, sort=s, limit=10)
 
             for _ in range(3):
                 if _capped(store, call, cap)[1]:

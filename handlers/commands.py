@@ -50,6 +50,10 @@ class Command:
     changes_chat: bool = False  # in a group, only the group's administrators may use it
     words: tuple[str, ...] = ()  # Chinese words that call it in WeChat and the console
 
+    def called(self, words: bool) -> str:
+        """How a chat calls it: its first word where commands are words, else /name."""
+        return self.words[0] if words and self.words else f"/{self.name}"
+
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", "", "开始使用：简介和快捷按钮", start, words=("开始",)),
@@ -163,7 +167,7 @@ def help_text(*, admin: bool, html: bool = True, words: bool = False) -> str:
         if c.admin and not admin:
             continue
         usage = f" {c.usage}" if c.usage else ""
-        head = c.words[0] if words and c.words else f"/{c.name}"
+        head = c.called(words)
         line = f"{head}{usage} — {c.summary}"
         if c.example:
             example = c.example

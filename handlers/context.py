@@ -100,8 +100,7 @@ class Context:
         where commands are words (WeChat: 订阅), else the slash command (/subscribe)."""
         from handlers.commands import BY_NAME  # the table imports the handlers, and this
 
-        command = BY_NAME[name]
-        return command.words[0] if req.words and command.words else f"/{command.name}"
+        return BY_NAME[name].called(req.words)
 
     def choices(self, req: Request) -> str:
         tx = self.core.taxonomy

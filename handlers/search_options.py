@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-NEWEST_WORDS = ("最新", "按时间")  # a search word that asks for newest first
+NEWEST_WORDS = ("最新", "最新动态", "按时间")  # a search word that asks for newest first
 
 
 def split_sort(args: str) -> tuple[str, str]:

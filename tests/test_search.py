@@ -252,3 +252,25 @@ def test_the_core_names_the_cities_and_topics_a_query_mentions(sample_core: Core
     assert [h.story.id for h in page.hits] and {h.story.id for h in page.hits} == {
         h.story.id for h in plain.hits
     }
+
+
+def test_a_run_together_query_is_retried_with_the_names_of_its_words(sample_core: Core) -> None:
+    from app.core import search_or_words
+
+    asked: list[tuple[str, object]] = []
+
+    class Watching:  # the real search, each call's text and names noted
+        def search(self, text: str, **options: object):  # type: ignore[no-untyped-def]
+            asked.append((text, options["named"]))
+            return sample_core.storage.search.search(text, **options)  # type: ignore[arg-type]
+
+    page = search_or_words(
+        Watching(),  # type: ignore[arg-type]
+        "湘潭融城干道",
+        sample_core.query_words,
+        sample_core.query_names,
+    )
+    assert page.hits and page.terms == ("湘潭", "融城干道")
+    assert asked == [("湘潭融城干道", ((), ())), ("湘潭 融城干道", (("湘潭",), ()))]
+    # A later page of the words ranks as page one did: the same names.
+    assert sample_core.query_names(" ".join(page.terms)) == (("湘潭",), ())

@@ -267,6 +267,7 @@ def test_search_word_newest_orders_by_time_and_paging_keeps_it(sample_copy: Core
 
     assert split_sort("融城干道 最新") == ("融城干道", "newest")
     assert split_sort("融城干道") == ("融城干道", "relevance")
+    assert split_sort("最新动态 融城干道") == ("融城干道", "newest")
     search = sample_copy.storage.search
     newest = [html.escape(to_simplified(h.story.title), quote=False) for h in
               search.search("湘潭", limit=10, sort="newest").hits]  # fmt: skip
