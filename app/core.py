@@ -72,13 +72,15 @@ class Core:
         )
 
     def story_ids(self, text: str, since: int, until: int) -> set[int]:
-        """The stories first seen in [since, until) that a watched keyword finds, retried
-        as its words like :meth:`search` when it finds none as written."""
-        found = self.storage.search.story_ids(text, since, until)
-        words = self.query_words(text)[: fts.MAX_TERMS] if not found else []
-        if len(words) < 2:
+        """The stories first seen in [since, until) that a watched keyword finds, as
+        :meth:`search` matches it: as its words only when it finds nothing as written in
+        any period (a run-together keyword), not in a week it merely has no story."""
+        search = self.storage.search
+        found = search.story_ids(text, since, until)
+        if found or search.finds_any(text):
             return found
-        return self.storage.search.story_ids(" ".join(words), since, until)
+        joined = as_words(text, self.query_words)
+        return search.story_ids(joined, since, until) if joined else found
 
     def query_names(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``query_names`` of ``text`` with this core's taxonomy."""
@@ -227,11 +229,19 @@ def search_or_words(
     page = search.search(text, named=names(text), **options)
     if page.hits or options.get("offset"):
         return page
+    joined = as_words(text, words)
+    return search.search(joined, named=names(joined), **options) if joined else page
+
+
+def as_words(text: str, words: Callable[[str], list[str]]) -> str | None:
+    """``text`` as its ``words``, space-separated, when that is a different query (a
+    run-together "湘潭融城干道" → "湘潭 融城干道"); None when it would search the same."""
+    query = fts.parse_query(text)
     split = words(text)[: fts.MAX_TERMS]
     joined = " ".join(split)
-    if not split or tuple(split) == page.terms or len(joined) > fts.MAX_QUERY_CHARS:
-        return page
-    return search.search(joined, named=names(joined), **options)
+    if query is None or not split or tuple(split) == query.terms:
+        return None
+    return joined if len(joined) <= fts.MAX_QUERY_CHARS else None
 
 
 class RedactingFilter(logging.Filter):

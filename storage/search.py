@@ -244,8 +244,19 @@ class Search:
         try:
             rows = self.db.conn.execute(sql, (query.match(), since, until)).fetchall()
         except sqlite3.Error as e:
-            raise StorageError(f"watch search failed: {e}") from e
+            raise self._failed(e) from e
         return {row[0] for row in rows}
+
+    def finds_any(self, text: str) -> bool:
+        """Whether ``text`` finds any stored article at all (one index probe)."""
+        query = fts.parse_query(text)
+        if query is None:
+            return False
+        sql = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT 1"
+        try:
+            return self.db.conn.execute(sql, (query.match(),)).fetchone() is not None
+        except sqlite3.Error as e:
+            raise self._failed(e) from e
 
     def substring_scan(self, text: str) -> set[int]:
         """Reference answer for tests and benchmarks: story ids by plain substring scan."""

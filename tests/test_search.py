@@ -274,3 +274,24 @@ def test_a_run_together_query_is_retried_with_the_names_of_its_words(sample_core
     assert asked == [("湘潭融城干道", ((), ())), ("湘潭 融城干道", (("湘潭",), ()))]
     # A later page of the words ranks as page one did: the same names.
     assert sample_core.query_names(" ".join(page.terms)) == (("湘潭",), ())
+
+
+def test_a_watched_phrase_is_not_split_in_a_week_without_it(core: Core) -> None:
+    from feeds.parse import Entry
+
+    feed = core.storage.feeds.ensure("watch-feed", 1000)
+
+    def store(guid: str, text: str, seen: int) -> int:
+        link = f"http://x.invalid/{guid}"
+        entry = Entry(guid=guid, link=link, title=text, content=text, published=seen)
+        analysis = core.analyzer.analyze(text, text)
+        core.storage.articles.upsert(feed.id, entry, analysis, seen)
+        return int(core.storage.db.scalar("SELECT story_id FROM articles WHERE guid = ?", (guid,)))
+
+    with_it = store("a", "株洲至湘潭的城际快线今年年底前全线贯通运营", 1000)
+    apart = store("b", "湘潭今年新开城际公交，株洲同步开通三条快线", 5000)
+    assert core.story_ids("城际快线", 0, 2000) == {with_it}
+    # A later week has the words only apart: a keyword that exists as written stays whole.
+    assert core.story_ids("城际快线", 4000, 6000) == set()
+    # A keyword found nowhere as written is read as its words.
+    assert core.story_ids("湘潭城际", 4000, 6000) == {apart}
