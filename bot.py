@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from app.config import load_settings
 from app.core import Core, RedactingFilter, setup_logging
@@ -26,10 +24,6 @@ from feeds.opml import parse_opml, to_opml
 from feeds.webread import SourceSpec
 
 EXIT_ERROR = 2
-
-
-def _iso(ts: int, tz: str) -> str:
-    return dt.datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
 
 
 def cmd_ingest(core: Core, args: argparse.Namespace) -> int:
@@ -197,13 +191,15 @@ def cmd_analyze(core: Core, args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(core: Core, args: argparse.Namespace) -> int:
+    from channels.printed import iso
+
     feeds = core.storage.feeds
     now = core.now()
     if args.action == "list":
         for f in feeds.list():
             state = "active" if f.active else "disabled"
             ok = (
-                _iso(f.last_success_at, core.settings.digest.timezone)
+                iso(f.last_success_at, core.settings.digest.timezone)
                 if f.last_success_at
                 else "never"
             )
@@ -274,12 +270,14 @@ def cmd_digest(core: Core, args: argparse.Namespace) -> int:
         return print_preview(
             core, subscriptions=args.subscriptions, chat=args.chat, as_json=args.json
         )
+    from channels.printed import iso
+
     report = asyncio.run(send_digests(core, force=args.force))
     if report.locked:
         print("another process is sending digests (it holds the scheduler lock)", file=sys.stderr)
     later = ""
     if report.left and report.next_at is not None:
-        later = f" (the first at {_iso(max(report.next_at, core.now()), 'UTC')})"
+        later = f" (the first at {iso(max(report.next_at, core.now()), 'UTC')})"
     print(
         f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
         f"left for later {report.left}{later}"
